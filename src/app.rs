@@ -1,0 +1,167 @@
+//! Start-up: configuration, database, schema check, then the server. `anyhow` lives here only.
+use std::{net::SocketAddr, sync::Arc};
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::auth::{session::SessionService, validate::Authenticator};
+use crate::cli::{Cli, Command};
+use crate::clock::{SharedClock, SystemClock};
+use crate::config::{Config, DatabaseConfig, DbKind};
+use crate::grpc::{server, service::AuthGrpc};
+use crate::store::{postgres, sqlite, SchemaState, Store, StoreError};
+
+/// Everything a server needs, built from a validated Config.
+pub struct App {
+    pub config: Config,
+    pub store: Arc<dyn Store>,
+    pub auth: Authenticator,
+}
+
+impl App {
+    /// Opens the database and checks its schema; never alters an existing schema
+    /// (the embedded default creates its own in an empty file).
+    pub async fn build(config: Config, clock: SharedClock) -> Result<Self, StoreError> {
+        let store = open_store(&config).await?;
+        let sessions = SessionService::new(store.clone(), clock, config.session.clone());
+        let auth = Authenticator::new(config.credentials.clone(), config.secrets.clone(), sessions);
+        Ok(Self { config, store, auth })
+    }
+
+    pub fn grpc(&self) -> AuthGrpc {
+        AuthGrpc::new(self.auth.clone(), self.config.database.timeout)
+    }
+
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl std::future::Future<Output = ()> + Send,
+    ) -> Result<(), server::ServeError> {
+        server::serve(self.grpc(), self.store.clone(), listener, shutdown).await
+    }
+}
+
+async fn open_store(c: &Config) -> Result<Arc<dyn Store>, StoreError> {
+    let db = &c.database;
+    match db.kind {
+        DbKind::Postgres => {
+            let pool = postgres::pool(&pg_settings(db))?;
+            Ok(Arc::new(postgres::PgStore::open(pool, &c.names, &c.boolean_fields).await?))
+        }
+        DbKind::Sqlite => {
+            let pool = sqlite::pool(&sqlite_settings(db, c.embedded_default))?;
+            if c.embedded_default && sqlite::schema_state(&pool).await?.present.is_empty() {
+                sqlite::migrate(&pool).await?;
+            }
+            Ok(Arc::new(sqlite::SqliteStore::open(pool, &c.names, &c.boolean_fields).await?))
+        }
+    }
+}
+
+fn pg_settings(db: &DatabaseConfig) -> postgres::PgSettings {
+    postgres::PgSettings {
+        url: db.url.clone(),
+        schema: db.pg_schema.clone(),
+        max_connections: db.max_connections,
+        acquire_timeout: db.timeout,
+    }
+}
+
+fn sqlite_settings(db: &DatabaseConfig, create: bool) -> sqlite::SqliteSettings {
+    sqlite::SqliteSettings {
+        url: db.url.clone(),
+        create,
+        max_connections: db.max_connections,
+        acquire_timeout: db.timeout,
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum MigrateOutcome {
+    Created,
+    AlreadyPresent,
+}
+
+/// `better-auth-grpc migrate`: creates Better Auth's schema in an empty database; refuses a
+/// database that has only part of it, naming what is there and what is missing.
+pub async fn migrate(db: &DatabaseConfig) -> Result<MigrateOutcome, StoreError> {
+    let state = match db.kind {
+        DbKind::Postgres => postgres::schema_state(&postgres::pool(&pg_settings(db))?).await?,
+        DbKind::Sqlite => sqlite::schema_state(&sqlite::pool(&sqlite_settings(db, true))?).await?,
+    };
+    match state {
+        SchemaState { missing, .. } if missing.is_empty() => Ok(MigrateOutcome::AlreadyPresent),
+        SchemaState { present, missing } if !present.is_empty() => Err(StoreError::Schema(format!(
+            "the database already has {} but lacks {}; migrate only fills an empty database \
+             (run Better Auth's own migration for an existing one)",
+            present.join(", "),
+            missing.join(", ")
+        ))),
+        _ => {
+            match db.kind {
+                DbKind::Postgres => postgres::migrate(&postgres::pool(&pg_settings(db))?).await?,
+                DbKind::Sqlite => sqlite::migrate(&sqlite::pool(&sqlite_settings(db, true))?).await?,
+            }
+            Ok(MigrateOutcome::Created)
+        }
+    }
+}
+
+/// The binary's whole life: returns the process exit code.
+pub async fn main(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::load(&cli.settings)?;
+    init_logging(&config.log);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Migrate => {
+            let outcome = migrate(&config.database).await.context("migrate")?;
+            println!("{}", match outcome {
+                MigrateOutcome::Created => "created Better Auth's schema (user, session, account, verification, jwks)",
+                MigrateOutcome::AlreadyPresent => "Better Auth's schema is already present; nothing to do",
+            });
+            Ok(())
+        }
+        Command::Serve => serve(config).await,
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(config.listen_addr)
+        .await
+        .with_context(|| format!("listen_addr: cannot bind {}", config.listen_addr))?;
+    let addr: SocketAddr = listener.local_addr()?;
+    let embedded = config.embedded_default;
+    let app = App::build(config, Arc::new(SystemClock)).await.context("database")?;
+    if embedded {
+        let demo = crate::demo::seed(&app).await.context("seeding the demo user")?;
+        println!("{}", demo.banner(addr));
+    }
+    tracing::info!(%addr, "serving gRPC (auth.v1.AuthService, grpc.health.v1, reflection)");
+    app.serve(listener, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn init_logging(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down: finishing in-flight calls");
+}

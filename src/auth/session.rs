@@ -1,0 +1,108 @@
+//! Session lookup with Better Auth's rules (COMPAT.md §3.1): strict expiry, deletion of an
+//! expired row and the sliding refresh, the last two only in get-session and never when read-only.
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use super::{model::SessionAndUser, reason::Reason};
+use crate::{clock::SharedClock, store::Store, store::StoreError};
+
+#[derive(Debug, Clone)]
+pub struct SessionPolicy {
+    /// Better Auth's `session.expiresIn` (default 7 days).
+    pub expires_in: TimeDelta,
+    /// Better Auth's `session.updateAge` (default 1 day).
+    pub update_age: TimeDelta,
+    /// Better Auth's `session.disableSessionRefresh`.
+    pub disable_refresh: bool,
+    /// Never write: no refresh, no deletion of expired rows (read replicas).
+    pub read_only: bool,
+}
+
+impl Default for SessionPolicy {
+    fn default() -> Self {
+        Self {
+            expires_in: TimeDelta::seconds(604_800),
+            update_age: TimeDelta::seconds(86_400),
+            disable_refresh: false,
+            read_only: false,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error("no live session: {0}")]
+    NoSession(Reason),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[derive(Clone)]
+pub struct SessionService {
+    store: Arc<dyn Store>,
+    clock: SharedClock,
+    policy: SessionPolicy,
+}
+
+impl SessionService {
+    pub fn new(store: Arc<dyn Store>, clock: SharedClock, policy: SessionPolicy) -> Self {
+        Self { store, clock, policy }
+    }
+
+    /// Read-only check: the live session and its user, or why not. Never writes.
+    pub async fn validate(&self, token: &str) -> Result<SessionAndUser, SessionError> {
+        let (found, _) = self.lookup(token).await?;
+        Ok(found)
+    }
+
+    /// Better Auth's get-session: deletes an expired row, refreshes when due.
+    pub async fn get_session(
+        &self,
+        token: &str,
+        no_refresh: bool,
+    ) -> Result<SessionAndUser, SessionError> {
+        let (mut found, now) = match self.lookup(token).await {
+            Err(SessionError::NoSession(Reason::SessionExpired)) if !self.policy.read_only => {
+                self.store.delete_session(token).await?;
+                return Err(SessionError::NoSession(Reason::SessionExpired));
+            }
+            other => other?,
+        };
+        if !no_refresh && self.refresh_due(found.session.expires_at, now) {
+            let expires_at = now + self.policy.expires_in;
+            if !self.store.refresh_session(token, expires_at, now).await? {
+                return Err(SessionError::NoSession(Reason::SessionNotFound));
+            }
+            found.session.expires_at = expires_at;
+            found.session.updated_at = now;
+        }
+        Ok(found)
+    }
+
+    async fn lookup(&self, token: &str) -> Result<(SessionAndUser, DateTime<Utc>), SessionError> {
+        let row = self
+            .store
+            .find_session(token)
+            .await?
+            .ok_or(SessionError::NoSession(Reason::SessionNotFound))?;
+        let now = millis(self.clock.now());
+        // Strict, like Better Auth: a session whose expiresAt equals now is still valid.
+        if row.session.expires_at < now {
+            return Err(SessionError::NoSession(Reason::SessionExpired));
+        }
+        let user = row.user.ok_or(SessionError::NoSession(Reason::UserNotFound))?;
+        Ok((SessionAndUser { session: row.session, user }, now))
+    }
+
+    /// `expiresAt - expiresIn + updateAge <= now`, i.e. updateAge has passed since the last issue.
+    fn refresh_due(&self, expires_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+        let p = &self.policy;
+        !p.read_only && !p.disable_refresh && expires_at - p.expires_in + p.update_age <= now
+    }
+}
+
+/// JavaScript dates have millisecond precision; keep ours comparable.
+pub fn millis(t: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap_or(t)
+}

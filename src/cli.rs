@@ -1,0 +1,138 @@
+//! Command line. Every setting has a flag and an environment variable (shown by `--help`)
+//! and a key in the optional TOML file; a flag or variable wins over the file.
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "better-auth-grpc",
+    version,
+    about = "Validates Better Auth sessions and JWTs over gRPC, straight from Better Auth's database.",
+    long_about = "Validates Better Auth sessions and JWTs over gRPC, straight from Better Auth's database.\n\n\
+        With no DATABASE_URL it serves an embedded default: a SQLite file in the working directory with \
+        Better Auth's schema, a demo user and a live session, and prints ready grpcurl lines.\n\n\
+        Settings come from flags, environment variables (the same ones Better Auth reads: DATABASE_URL, \
+        BETTER_AUTH_SECRET, BETTER_AUTH_SECRETS, AUTH_SECRET, BETTER_AUTH_URL) and an optional TOML file \
+        (--config) whose keys are the flag names with '_' for '-'. Flags and variables win over the file.",
+    after_help = "Example TOML file:\n  database_url = \"postgres://app@db/app?sslmode=require\"\n  \
+        base_url = \"https://app.example.com\"\n  read_only = true\n  [tables]\n  user = \"users\"\n  \
+        [columns]\n  \"user.emailVerified\" = \"email_verified\""
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+}
+
+#[derive(Debug, Subcommand, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    /// Serve gRPC (the default).
+    Serve,
+    /// Create Better Auth's schema (user, session, account, verification, jwks) in an empty database.
+    Migrate,
+}
+
+#[derive(Debug, Args, Default, Clone)]
+pub struct SettingsArgs {
+    /// TOML file with any of the settings below.
+    #[arg(long, env = "BETTER_AUTH_GRPC_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+
+    /// postgres://… (Neon: add ?sslmode=require) or sqlite://path. Unset: the embedded SQLite default.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Better Auth's secret (at least 32 bytes; the public default is refused). Prefer the variable.
+    #[arg(long, env = "BETTER_AUTH_SECRET", global = true, hide_env_values = true)]
+    pub secret: Option<String>,
+
+    /// Versioned secrets "<version>:<secret>,…", first = current; wins over BETTER_AUTH_SECRET.
+    #[arg(long, env = "BETTER_AUTH_SECRETS", global = true, hide_env_values = true)]
+    pub secrets: Option<String>,
+
+    /// Fallback secret when BETTER_AUTH_SECRET is unset (Better Auth reads it too).
+    #[arg(long, env = "AUTH_SECRET", global = true, hide_env_values = true)]
+    pub auth_secret: Option<String>,
+
+    /// Better Auth's base URL; its origin is the JWT issuer/audience and https means __Secure- cookies.
+    #[arg(long, env = "BETTER_AUTH_URL", global = true)]
+    pub base_url: Option<String>,
+
+    /// Address to serve gRPC on [default: 127.0.0.1:50051].
+    #[arg(long, env = "LISTEN_ADDR", global = true)]
+    pub listen_addr: Option<String>,
+
+    /// PostgreSQL schema holding Better Auth's tables [default: the server's search_path].
+    #[arg(long, env = "BETTER_AUTH_GRPC_PG_SCHEMA", global = true)]
+    pub pg_schema: Option<String>,
+
+    /// Table name override, model=table (models: user, session, jwks). Repeatable or comma-separated.
+    #[arg(long = "table", env = "BETTER_AUTH_GRPC_TABLES", global = true, value_delimiter = ',')]
+    pub tables: Vec<String>,
+
+    /// Column name override, model.field=column (e.g. user.emailVerified=email_verified).
+    #[arg(long = "column", env = "BETTER_AUTH_GRPC_COLUMNS", global = true, value_delimiter = ',')]
+    pub columns: Vec<String>,
+
+    /// Columns are snake_case (email_verified), as Prisma/Drizzle setups often map them [default: false].
+    #[arg(long, env = "BETTER_AUTH_GRPC_SNAKE_CASE", global = true, num_args = 0..=1, default_missing_value = "true")]
+    pub snake_case: Option<bool>,
+
+    /// Tables are plural (users, sessions), like usePlural [default: false].
+    #[arg(long, env = "BETTER_AUTH_GRPC_PLURAL", global = true, num_args = 0..=1, default_missing_value = "true")]
+    pub plural: Option<bool>,
+
+    /// Extra columns that are booleans stored as integers on SQLite, model.field (admin's user.banned is known).
+    #[arg(long = "boolean-field", env = "BETTER_AUTH_GRPC_BOOLEAN_FIELDS", global = true, value_delimiter = ',')]
+    pub boolean_fields: Vec<String>,
+
+    /// Better Auth's advanced.cookiePrefix [default: better-auth].
+    #[arg(long, env = "BETTER_AUTH_GRPC_COOKIE_PREFIX", global = true)]
+    pub cookie_prefix: Option<String>,
+
+    /// Full session cookie name, overriding prefix and __Secure- (advanced.cookies.session_token.name).
+    #[arg(long, env = "BETTER_AUTH_GRPC_COOKIE_NAME", global = true)]
+    pub cookie_name: Option<String>,
+
+    /// __Secure- cookie prefix: auto (https base URL), true or false [default: auto].
+    #[arg(long, env = "BETTER_AUTH_GRPC_SECURE_COOKIES", global = true)]
+    pub secure_cookies: Option<String>,
+
+    /// Better Auth's session.expiresIn in seconds [default: 604800].
+    #[arg(long, env = "BETTER_AUTH_GRPC_SESSION_EXPIRES_IN", global = true)]
+    pub session_expires_in: Option<i64>,
+
+    /// Better Auth's session.updateAge in seconds [default: 86400].
+    #[arg(long, env = "BETTER_AUTH_GRPC_SESSION_UPDATE_AGE", global = true)]
+    pub session_update_age: Option<i64>,
+
+    /// Like session.disableSessionRefresh: GetSession never extends sessions [default: false].
+    #[arg(long, env = "BETTER_AUTH_GRPC_DISABLE_SESSION_REFRESH", global = true, num_args = 0..=1, default_missing_value = "true")]
+    pub disable_session_refresh: Option<bool>,
+
+    /// Never write to the database (read replicas): no refresh, no deletion of expired rows [default: false].
+    #[arg(long, env = "BETTER_AUTH_GRPC_READ_ONLY", global = true, num_args = 0..=1, default_missing_value = "true")]
+    pub read_only: Option<bool>,
+
+    /// Like bearer({ requireSignature: true }): refuse raw session tokens [default: false].
+    #[arg(long, env = "BETTER_AUTH_GRPC_REQUIRE_SIGNATURE", global = true, num_args = 0..=1, default_missing_value = "true")]
+    pub require_signature: Option<bool>,
+
+    /// Largest credential accepted, in bytes [default: 8192].
+    #[arg(long, env = "BETTER_AUTH_GRPC_MAX_TOKEN_BYTES", global = true)]
+    pub max_token_bytes: Option<usize>,
+
+    /// Database connection pool size [default: 10].
+    #[arg(long, env = "BETTER_AUTH_GRPC_DB_MAX_CONNECTIONS", global = true)]
+    pub db_max_connections: Option<u32>,
+
+    /// Upper bound for one database call, in milliseconds; past it the call answers UNAVAILABLE [default: 3000].
+    #[arg(long, env = "BETTER_AUTH_GRPC_DB_TIMEOUT_MS", global = true)]
+    pub db_timeout_ms: Option<u64>,
+
+    /// Log filter (tracing EnvFilter syntax) [default: info].
+    #[arg(long, env = "BETTER_AUTH_GRPC_LOG", global = true)]
+    pub log: Option<String>,
+}

@@ -1,0 +1,84 @@
+//! The embedded default's demo user: one user with a live session, and the lines to try it.
+use std::net::SocketAddr;
+
+use chrono::TimeDelta;
+
+use crate::app::App;
+use crate::auth::model::{random_id, Session, User};
+use crate::auth::{session::millis, signature};
+use crate::store::StoreError;
+
+pub const DEMO_EMAIL: &str = "demo@example.com";
+
+pub struct Demo {
+    pub user: User,
+    pub token: String,
+    pub cookie_header: String,
+}
+
+/// Inserts the demo user the first time, and a new session whenever the last one is not live
+/// for at least another hour.
+pub async fn seed(app: &App) -> Result<Demo, StoreError> {
+    let now = millis(chrono::Utc::now());
+    let store = &app.store;
+    let user = match store.find_user_by_email(DEMO_EMAIL).await? {
+        Some(u) => u,
+        None => {
+            let u = User {
+                id: random_id(32),
+                name: "Demo User".into(),
+                email: DEMO_EMAIL.into(),
+                email_verified: true,
+                image: None,
+                created_at: now,
+                updated_at: now,
+                extra: vec![],
+            };
+            store.insert_user(&u).await?;
+            u
+        }
+    };
+    let live = store.latest_session_of(&user.id).await?.filter(|s| s.expires_at > now + TimeDelta::hours(1));
+    let session = match live {
+        Some(s) => s,
+        None => {
+            let s = Session {
+                id: random_id(32),
+                expires_at: now + app.config.session.expires_in,
+                token: random_id(32),
+                created_at: now,
+                updated_at: now,
+                ip_address: Some(String::new()),
+                user_agent: Some(String::new()),
+                user_id: user.id.clone(),
+                extra: vec![],
+            };
+            store.insert_session(&s).await?;
+            s
+        }
+    };
+    let cookie = signature::sign_cookie_value(&session.token, app.config.secrets.current());
+    let cookie_header = format!("{}={cookie}", app.config.credentials.session_cookie);
+    Ok(Demo { user, token: session.token, cookie_header })
+}
+
+impl Demo {
+    /// What a new user sees on first start: credentials and grpcurl lines that work as printed.
+    pub fn banner(&self, addr: SocketAddr) -> String {
+        let t = &self.token;
+        let c = &self.cookie_header;
+        format!(
+            "\nbetter-auth-grpc: embedded default (SQLite file {file}, demo data; not for production)\n\
+             demo user:      {email} (id {id})\n\
+             session token:  {t}\n\
+             cookie header:  {c}\n\n\
+             try it (grpcurl):\n\
+             grpcurl -plaintext {addr} list\n\
+             grpcurl -plaintext -d '{{\"token\":\"{t}\"}}' {addr} auth.v1.AuthService/ValidateToken\n\
+             grpcurl -plaintext -d '{{\"token\":\"{c}\"}}' {addr} auth.v1.AuthService/GetSession\n",
+            file = crate::config::DEFAULT_SQLITE_FILE,
+            email = self.user.email,
+            id = self.user.id,
+        )
+    }
+}

@@ -1,0 +1,107 @@
+//! Domain values to their proto messages.
+use chrono::{DateTime, Utc};
+use prost_types::{value::Kind, ListValue, Struct, Timestamp, Value};
+
+use crate::auth::{credential::CredentialKind, model, reason::Reason};
+use crate::proto::auth::v1 as pb;
+
+pub fn timestamp(t: &DateTime<Utc>) -> Timestamp {
+    Timestamp { seconds: t.timestamp(), nanos: t.timestamp_subsec_nanos() as i32 }
+}
+
+pub fn json_value(v: &serde_json::Value) -> Value {
+    let kind = match v {
+        serde_json::Value::Null => Kind::NullValue(0),
+        serde_json::Value::Bool(b) => Kind::BoolValue(*b),
+        serde_json::Value::Number(n) => Kind::NumberValue(n.as_f64().unwrap_or_default()),
+        serde_json::Value::String(s) => Kind::StringValue(s.clone()),
+        serde_json::Value::Array(a) => Kind::ListValue(ListValue { values: a.iter().map(json_value).collect() }),
+        serde_json::Value::Object(o) => Kind::StructValue(json_struct(o.iter())),
+    };
+    Value { kind: Some(kind) }
+}
+
+pub fn json_struct<'a>(fields: impl Iterator<Item = (&'a String, &'a serde_json::Value)>) -> Struct {
+    Struct { fields: fields.map(|(k, v)| (k.clone(), json_value(v))).collect() }
+}
+
+pub fn user(u: &model::User) -> pb::User {
+    pb::User {
+        id: u.id.clone(),
+        name: u.name.clone(),
+        email: u.email.clone(),
+        email_verified: u.email_verified,
+        image: u.image.clone(),
+        created_at: Some(timestamp(&u.created_at)),
+        updated_at: Some(timestamp(&u.updated_at)),
+        extra: Some(json_struct(u.extra.iter().map(|(k, v)| (k, v)))),
+    }
+}
+
+pub fn session(s: &model::Session) -> pb::Session {
+    pb::Session {
+        id: s.id.clone(),
+        expires_at: Some(timestamp(&s.expires_at)),
+        token: s.token.clone(),
+        created_at: Some(timestamp(&s.created_at)),
+        updated_at: Some(timestamp(&s.updated_at)),
+        ip_address: s.ip_address.clone(),
+        user_agent: s.user_agent.clone(),
+        user_id: s.user_id.clone(),
+        extra: Some(json_struct(s.extra.iter().map(|(k, v)| (k, v)))),
+    }
+}
+
+pub fn kind(k: CredentialKind) -> pb::CredentialKind {
+    match k {
+        CredentialKind::SessionToken => pb::CredentialKind::SessionToken,
+        CredentialKind::SignedSessionToken => pb::CredentialKind::SignedSessionToken,
+        CredentialKind::SessionCookie => pb::CredentialKind::SessionCookie,
+        CredentialKind::Jwt => pb::CredentialKind::Jwt,
+    }
+}
+
+pub fn reason(r: Reason) -> pb::Reason {
+    use pb::Reason as P;
+    match r {
+        Reason::Malformed => P::Malformed,
+        Reason::BadSignature => P::BadSignature,
+        Reason::SessionNotFound => P::SessionNotFound,
+        Reason::SessionExpired => P::SessionExpired,
+        Reason::UserNotFound => P::UserNotFound,
+        Reason::Empty => P::Empty,
+        Reason::TooLarge => P::TooLarge,
+        Reason::NoSessionCookie => P::NoSessionCookie,
+        Reason::SignatureRequired => P::SignatureRequired,
+        Reason::JwtExpired => P::JwtExpired,
+        Reason::JwtNotYetValid => P::JwtNotYetValid,
+        Reason::JwtBadSignature => P::JwtBadSignature,
+        Reason::JwtUnknownKey => P::JwtUnknownKey,
+        Reason::JwtAlgNotAllowed => P::JwtAlgNotAllowed,
+        Reason::JwtForbiddenHeader => P::JwtForbiddenHeader,
+        Reason::JwtBadIssuer => P::JwtBadIssuer,
+        Reason::JwtBadAudience => P::JwtBadAudience,
+        Reason::JwtMissingSubject => P::JwtMissingSubject,
+        Reason::JwtMalformed => P::JwtMalformed,
+        Reason::UserBanned => P::UserBanned,
+        Reason::Unsupported => P::Unsupported,
+    }
+}
+
+/// A one-line explanation for `ValidateTokenResponse.message`; never echoes the credential.
+pub fn describe(r: Reason) -> &'static str {
+    match r {
+        Reason::Malformed => "not a session token, signed token, cookie header, bearer value or JWT",
+        Reason::BadSignature => "the signature does not match BETTER_AUTH_SECRET",
+        Reason::SessionNotFound => "no session has this token (never issued, signed out or revoked)",
+        Reason::SessionExpired => "the session has expired",
+        Reason::UserNotFound => "the session's user no longer exists",
+        Reason::Empty => "the token is empty",
+        Reason::TooLarge => "the token is longer than max_token_bytes",
+        Reason::NoSessionCookie => "the Cookie header has no session cookie of this deployment",
+        Reason::SignatureRequired => "raw session tokens are refused (require_signature is on)",
+        Reason::Unsupported => "this credential form is not supported by this server",
+        Reason::UserBanned => "the user is banned",
+        _ => "the JWT was refused",
+    }
+}

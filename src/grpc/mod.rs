@@ -1,0 +1,5 @@
+//! Transport: tonic handlers, proto conversions, the status mapping and the server assembly.
+pub mod convert;
+pub mod server;
+pub mod service;
+pub mod status;

@@ -1,0 +1,93 @@
+//! The database behind Better Auth. One trait, one implementation per engine; each
+//! implementation owns its SQL. Everything crossing this boundary is a domain type.
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::auth::model::{JwkRow, Session, User};
+
+pub mod columns;
+pub mod postgres;
+pub mod schema;
+pub mod sqlite;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database cannot be reached (refused, timed out, pool exhausted). Callers may retry.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// The schema lacks what this service needs; the message names it and the fix.
+    #[error("{0}")]
+    Schema(String),
+    /// A stored value cannot be decoded (e.g. a date in an unknown format).
+    #[error("bad data in {table}.{column}: {detail}")]
+    BadData {
+        table: String,
+        column: String,
+        detail: String,
+    },
+    /// Any other database error.
+    #[error("database error: {0}")]
+    Other(String),
+}
+
+/// A session row joined with its user row (`None` when the user row is missing).
+#[derive(Debug, Clone)]
+pub struct SessionRow {
+    pub session: Session,
+    pub user: Option<User>,
+}
+
+/// Which tables exist, for `migrate` and start-up checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaState {
+    pub present: Vec<String>,
+    pub missing: Vec<String>,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// `SELECT … FROM session JOIN user WHERE token = $1`, one round trip.
+    async fn find_session(&self, token: &str) -> Result<Option<SessionRow>, StoreError>;
+    /// Sliding refresh. Returns false when no row had that token.
+    async fn refresh_session(
+        &self,
+        token: &str,
+        expires_at: DateTime<Utc>,
+        updated_at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    async fn delete_session(&self, token: &str) -> Result<(), StoreError>;
+    async fn find_user(&self, id: &str) -> Result<Option<User>, StoreError>;
+    async fn list_jwks(&self) -> Result<Vec<JwkRow>, StoreError>;
+    async fn insert_jwk(&self, row: &JwkRow) -> Result<(), StoreError>;
+    /// Cheap liveness probe for health reporting.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Demo and tests: insert Better Auth-shaped rows.
+    async fn insert_user(&self, user: &User) -> Result<(), StoreError>;
+    async fn insert_session(&self, session: &Session) -> Result<(), StoreError>;
+    async fn find_user_by_email(&self, email: &str) -> Result<Option<User>, StoreError>;
+    /// The newest session of a user, live or not.
+    async fn latest_session_of(&self, user_id: &str) -> Result<Option<Session>, StoreError>;
+}
+
+/// The tables `migrate` creates: Better Auth's core four and the jwt plugin's `jwks`.
+pub const MIGRATED_TABLES: &[&str] = &["user", "session", "account", "verification", "jwks"];
+
+/// Connection-level failures are `Unavailable` (retryable); the rest are plain errors.
+pub(crate) fn map_sqlx(e: sqlx::Error) -> StoreError {
+    use sqlx::Error as E;
+    match e {
+        E::Io(_) | E::Tls(_) | E::PoolTimedOut | E::PoolClosed | E::WorkerCrashed => {
+            StoreError::Unavailable(e.to_string())
+        }
+        E::Database(db) if is_unavailable_code(db.code().as_deref()) => {
+            StoreError::Unavailable(db.to_string())
+        }
+        other => StoreError::Other(other.to_string()),
+    }
+}
+
+/// PostgreSQL classes 08 (connection), 53 (resources), 57P0x (shutdown); SQLite BUSY/LOCKED.
+fn is_unavailable_code(code: Option<&str>) -> bool {
+    code.is_some_and(|c| c.starts_with("08") || c.starts_with("53") || c.starts_with("57P") || c == "5" || c == "6")
+}

@@ -1,0 +1,1 @@
+//! JWTs of Better Auth's jwt plugin (arrives with issue 5).

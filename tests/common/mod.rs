@@ -1,0 +1,7 @@
+//! Shared by the integration tests; each test binary uses a part of it.
+#![allow(dead_code)]
+pub mod better_auth;
+pub mod db;
+pub mod pg;
+pub mod server;
+pub mod vectors;

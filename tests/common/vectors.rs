@@ -1,0 +1,76 @@
+//! Real Better Auth outputs from ../shared/better-auth/vectors, and rows rebuilt from them.
+use better_auth_grpc::{
+    auth::model::{Session, User},
+    store::columns::parse_time,
+};
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+pub const FILES: &[&str] = &["postgres-eddsa.json", "postgres-es256.json", "sqlite-rs256.json"];
+
+pub fn dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/better-auth/vectors")
+}
+
+pub fn load(file: &str) -> Value {
+    let path = dir().join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!("test vectors missing at {} ({e}): the repo expects shared/ beside it", path.display())
+    });
+    serde_json::from_str(&text).expect("vector JSON")
+}
+
+/// The secret of each vector file (vectors/README.md).
+pub fn secret(file: &str) -> &'static str {
+    if file == "postgres-eddsa.json" {
+        "sample-secret-0123456789abcdefghijklmnopqrstu"
+    } else {
+        "peer-test-secret-0123456789abcdefghijklmnop"
+    }
+}
+
+pub fn generated_at(v: &Value) -> DateTime<Utc> {
+    time(&v["generatedAt"])
+}
+
+fn time(v: &Value) -> DateTime<Utc> {
+    parse_time(v.as_str().expect("date string")).expect("date")
+}
+
+/// The stored row: `viaDriver` (PostgreSQL vectors) or `raw` (SQLite vectors).
+pub fn row<'a>(db: &'a Value, table: &str) -> &'a Value {
+    let t = &db[table];
+    let rows = t.get("viaDriver").or_else(|| t.get("raw")).expect("rows");
+    &rows[0]
+}
+
+pub fn user(r: &Value) -> User {
+    User {
+        id: s(&r["id"]),
+        name: s(&r["name"]),
+        email: s(&r["email"]),
+        email_verified: r["emailVerified"] == Value::Bool(true) || r["emailVerified"] == 1,
+        image: r["image"].as_str().map(String::from),
+        created_at: time(&r["createdAt"]),
+        updated_at: time(&r["updatedAt"]),
+        extra: vec![],
+    }
+}
+
+pub fn session(r: &Value) -> Session {
+    Session {
+        id: s(&r["id"]),
+        expires_at: time(&r["expiresAt"]),
+        token: s(&r["token"]),
+        created_at: time(&r["createdAt"]),
+        updated_at: time(&r["updatedAt"]),
+        ip_address: r["ipAddress"].as_str().map(String::from),
+        user_agent: r["userAgent"].as_str().map(String::from),
+        user_id: s(&r["userId"]),
+        extra: vec![],
+    }
+}
+
+fn s(v: &Value) -> String {
+    v.as_str().expect("string").to_owned()
+}
