@@ -25,7 +25,11 @@ impl App {
         let store = open_store(&config).await?;
         let sessions = SessionService::new(store.clone(), clock, config.session.clone());
         let auth = Authenticator::new(config.credentials.clone(), config.secrets.clone(), sessions);
-        Ok(Self { config, store, auth })
+        Ok(Self {
+            config,
+            store,
+            auth,
+        })
     }
 
     pub fn grpc(&self) -> AuthGrpc {
@@ -46,14 +50,18 @@ async fn open_store(c: &Config) -> Result<Arc<dyn Store>, StoreError> {
     match db.kind {
         DbKind::Postgres => {
             let pool = postgres::pool(&pg_settings(db))?;
-            Ok(Arc::new(postgres::PgStore::open(pool, &c.names, &c.boolean_fields).await?))
+            Ok(Arc::new(
+                postgres::PgStore::open(pool, &c.names, &c.boolean_fields).await?,
+            ))
         }
         DbKind::Sqlite => {
             let pool = sqlite::pool(&sqlite_settings(db, c.embedded_default))?;
             if c.embedded_default && sqlite::schema_state(&pool).await?.present.is_empty() {
                 sqlite::migrate(&pool).await?;
             }
-            Ok(Arc::new(sqlite::SqliteStore::open(pool, &c.names, &c.boolean_fields).await?))
+            Ok(Arc::new(
+                sqlite::SqliteStore::open(pool, &c.names, &c.boolean_fields).await?,
+            ))
         }
     }
 }
@@ -91,16 +99,20 @@ pub async fn migrate(db: &DatabaseConfig) -> Result<MigrateOutcome, StoreError> 
     };
     match state {
         SchemaState { missing, .. } if missing.is_empty() => Ok(MigrateOutcome::AlreadyPresent),
-        SchemaState { present, missing } if !present.is_empty() => Err(StoreError::Schema(format!(
-            "the database already has {} but lacks {}; migrate only fills an empty database \
+        SchemaState { present, missing } if !present.is_empty() => {
+            Err(StoreError::Schema(format!(
+                "the database already has {} but lacks {}; migrate only fills an empty database \
              (run Better Auth's own migration for an existing one)",
-            present.join(", "),
-            missing.join(", ")
-        ))),
+                present.join(", "),
+                missing.join(", ")
+            )))
+        }
         _ => {
             match db.kind {
                 DbKind::Postgres => postgres::migrate(&postgres::pool(&pg_settings(db))?).await?,
-                DbKind::Sqlite => sqlite::migrate(&sqlite::pool(&sqlite_settings(db, true))?).await?,
+                DbKind::Sqlite => {
+                    sqlite::migrate(&sqlite::pool(&sqlite_settings(db, true))?).await?
+                }
             }
             Ok(MigrateOutcome::Created)
         }
@@ -114,10 +126,15 @@ pub async fn main(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Migrate => {
             let outcome = migrate(&config.database).await.context("migrate")?;
-            println!("{}", match outcome {
-                MigrateOutcome::Created => "created Better Auth's schema (user, session, account, verification, jwks)",
-                MigrateOutcome::AlreadyPresent => "Better Auth's schema is already present; nothing to do",
-            });
+            println!(
+                "{}",
+                match outcome {
+                    MigrateOutcome::Created =>
+                        "created Better Auth's schema (user, session, account, verification, jwks)",
+                    MigrateOutcome::AlreadyPresent =>
+                        "Better Auth's schema is already present; nothing to do",
+                }
+            );
             Ok(())
         }
         Command::Serve => serve(config).await,
@@ -130,9 +147,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("listen_addr: cannot bind {}", config.listen_addr))?;
     let addr: SocketAddr = listener.local_addr()?;
     let embedded = config.embedded_default;
-    let app = App::build(config, Arc::new(SystemClock)).await.context("database")?;
+    let app = App::build(config, Arc::new(SystemClock))
+        .await
+        .context("database")?;
     if embedded {
-        let demo = crate::demo::seed(&app).await.context("seeding the demo user")?;
+        let demo = crate::demo::seed(&app)
+            .await
+            .context("seeding the demo user")?;
         println!("{}", demo.banner(addr));
     }
     tracing::info!(%addr, "serving gRPC (auth.v1.AuthService, grpc.health.v1, reflection)");
@@ -144,7 +165,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 fn init_logging(filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 async fn shutdown_signal() {

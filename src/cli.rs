@@ -45,11 +45,21 @@ pub struct SettingsArgs {
     pub database_url: Option<String>,
 
     /// Better Auth's secret (at least 32 bytes; the public default is refused). Prefer the variable.
-    #[arg(long, env = "BETTER_AUTH_SECRET", global = true, hide_env_values = true)]
+    #[arg(
+        long,
+        env = "BETTER_AUTH_SECRET",
+        global = true,
+        hide_env_values = true
+    )]
     pub secret: Option<String>,
 
     /// Versioned secrets "<version>:<secret>,…", first = current; wins over BETTER_AUTH_SECRET.
-    #[arg(long, env = "BETTER_AUTH_SECRETS", global = true, hide_env_values = true)]
+    #[arg(
+        long,
+        env = "BETTER_AUTH_SECRETS",
+        global = true,
+        hide_env_values = true
+    )]
     pub secrets: Option<String>,
 
     /// Fallback secret when BETTER_AUTH_SECRET is unset (Better Auth reads it too).
@@ -69,11 +79,21 @@ pub struct SettingsArgs {
     pub pg_schema: Option<String>,
 
     /// Table name override, model=table (models: user, session, jwks). Repeatable or comma-separated.
-    #[arg(long = "table", env = "BETTER_AUTH_GRPC_TABLES", global = true, value_delimiter = ',')]
+    #[arg(
+        long = "table",
+        env = "BETTER_AUTH_GRPC_TABLES",
+        global = true,
+        value_delimiter = ','
+    )]
     pub tables: Vec<String>,
 
     /// Column name override, model.field=column (e.g. user.emailVerified=email_verified).
-    #[arg(long = "column", env = "BETTER_AUTH_GRPC_COLUMNS", global = true, value_delimiter = ',')]
+    #[arg(
+        long = "column",
+        env = "BETTER_AUTH_GRPC_COLUMNS",
+        global = true,
+        value_delimiter = ','
+    )]
     pub columns: Vec<String>,
 
     /// Columns are snake_case (email_verified), as Prisma/Drizzle setups often map them [default: false].
@@ -85,7 +105,12 @@ pub struct SettingsArgs {
     pub plural: Option<bool>,
 
     /// Extra columns that are booleans stored as integers on SQLite, model.field (admin's user.banned is known).
-    #[arg(long = "boolean-field", env = "BETTER_AUTH_GRPC_BOOLEAN_FIELDS", global = true, value_delimiter = ',')]
+    #[arg(
+        long = "boolean-field",
+        env = "BETTER_AUTH_GRPC_BOOLEAN_FIELDS",
+        global = true,
+        value_delimiter = ','
+    )]
     pub boolean_fields: Vec<String>,
 
     /// Better Auth's advanced.cookiePrefix [default: better-auth].

@@ -1,6 +1,12 @@
 //! The one typed configuration, merged from flags/env (clap) over the TOML file over defaults,
 //! and validated before any port is bound. Each error is one line naming the setting.
-use std::{collections::HashMap, net::SocketAddr, path::{Path, PathBuf}, sync::Arc, time::Duration};
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::Duration,
+};
 
 use chrono::TimeDelta;
 use serde::Deserialize;
@@ -22,7 +28,10 @@ pub struct ConfigError {
 }
 
 fn bad(setting: &'static str, message: impl Into<String>) -> ConfigError {
-    ConfigError { setting, message: message.into() }
+    ConfigError {
+        setting,
+        message: message.into(),
+    }
 }
 
 /// The TOML file: the flag names with `_` for `-`.
@@ -100,36 +109,107 @@ impl Config {
     }
 
     pub fn build(a: &SettingsArgs, f: FileConfig, workdir: &Path) -> Result<Self, ConfigError> {
-        let database_url = a.database_url.clone().or(f.database_url).filter(|s| !s.is_empty());
+        let database_url = a
+            .database_url
+            .clone()
+            .or(f.database_url)
+            .filter(|s| !s.is_empty());
         let embedded_default = database_url.is_none();
-        let database = database(a, &f.pg_schema, &f.db_max_connections, f.db_timeout_ms, database_url, workdir)?;
-        let secrets = secrets(a, f.secrets, f.secret, f.auth_secret, embedded_default, workdir)?;
-        let base_origin = a.base_url.clone().or(f.base_url).filter(|s| !s.is_empty()).map(|u| origin(&u)).transpose()?;
-        let secure = secure_cookies(a.secure_cookies.clone().or(f.secure_cookies), base_origin.as_deref())?;
-        let prefix = a.cookie_prefix.clone().or(f.cookie_prefix).unwrap_or_else(|| "better-auth".into());
+        let database = database(
+            a,
+            &f.pg_schema,
+            &f.db_max_connections,
+            f.db_timeout_ms,
+            database_url,
+            workdir,
+        )?;
+        let secrets = secrets(
+            a,
+            f.secrets,
+            f.secret,
+            f.auth_secret,
+            embedded_default,
+            workdir,
+        )?;
+        let base_origin = a
+            .base_url
+            .clone()
+            .or(f.base_url)
+            .filter(|s| !s.is_empty())
+            .map(|u| origin(&u))
+            .transpose()?;
+        let secure = secure_cookies(
+            a.secure_cookies.clone().or(f.secure_cookies),
+            base_origin.as_deref(),
+        )?;
+        let prefix = a
+            .cookie_prefix
+            .clone()
+            .or(f.cookie_prefix)
+            .unwrap_or_else(|| "better-auth".into());
         let credentials = CredentialRules {
-            session_cookie: a.cookie_name.clone().or(f.cookie_name).unwrap_or_else(|| cookie(secure, &prefix, "session_token")),
+            session_cookie: a
+                .cookie_name
+                .clone()
+                .or(f.cookie_name)
+                .unwrap_or_else(|| cookie(secure, &prefix, "session_token")),
             dont_remember_cookie: cookie(secure, &prefix, "dont_remember"),
             max_token_bytes: max_token_bytes(a.max_token_bytes.or(f.max_token_bytes))?,
             require_signature: a.require_signature.or(f.require_signature).unwrap_or(false),
         };
         let session = SessionPolicy {
-            expires_in: seconds("session_expires_in", a.session_expires_in.or(f.session_expires_in), 604_800)?,
-            update_age: seconds("session_update_age", a.session_update_age.or(f.session_update_age), 86_400)?,
-            disable_refresh: a.disable_session_refresh.or(f.disable_session_refresh).unwrap_or(false),
+            expires_in: seconds(
+                "session_expires_in",
+                a.session_expires_in.or(f.session_expires_in),
+                604_800,
+            )?,
+            update_age: seconds(
+                "session_update_age",
+                a.session_update_age.or(f.session_update_age),
+                86_400,
+            )?,
+            disable_refresh: a
+                .disable_session_refresh
+                .or(f.disable_session_refresh)
+                .unwrap_or(false),
             read_only: a.read_only.or(f.read_only).unwrap_or(false),
         };
         let names = names(a, f.tables, f.columns, f.snake_case, f.plural)?;
-        let boolean_fields = fields("boolean_fields", if a.boolean_fields.is_empty() { f.boolean_fields } else { a.boolean_fields.clone() })?;
-        let listen = a.listen_addr.clone().or(f.listen_addr).unwrap_or_else(|| DEFAULT_LISTEN.into());
-        let listen_addr = listen.parse().map_err(|e| bad("listen_addr", format!("{listen:?} is not host:port ({e})")))?;
+        let boolean_fields = fields(
+            "boolean_fields",
+            if a.boolean_fields.is_empty() {
+                f.boolean_fields
+            } else {
+                a.boolean_fields.clone()
+            },
+        )?;
+        let listen = a
+            .listen_addr
+            .clone()
+            .or(f.listen_addr)
+            .unwrap_or_else(|| DEFAULT_LISTEN.into());
+        let listen_addr = listen
+            .parse()
+            .map_err(|e| bad("listen_addr", format!("{listen:?} is not host:port ({e})")))?;
         let log = a.log.clone().or(f.log).unwrap_or_else(|| "info".into());
-        Ok(Self { listen_addr, database, embedded_default, secrets, base_origin, credentials, session, names, boolean_fields, log })
+        Ok(Self {
+            listen_addr,
+            database,
+            embedded_default,
+            secrets,
+            base_origin,
+            credentials,
+            session,
+            names,
+            boolean_fields,
+            log,
+        })
     }
 }
 
 fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|e| bad("config", format!("cannot read {}: {e}", path.display())))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| bad("config", format!("cannot read {}: {e}", path.display())))?;
     toml::from_str(&text).map_err(|e| bad("config", format!("{}: {}", path.display(), e.message())))
 }
 
@@ -141,13 +221,17 @@ fn database(
     url: Option<String>,
     workdir: &Path,
 ) -> Result<DatabaseConfig, ConfigError> {
-    let url = url.unwrap_or_else(|| format!("sqlite://{}", workdir.join(DEFAULT_SQLITE_FILE).display()));
+    let url =
+        url.unwrap_or_else(|| format!("sqlite://{}", workdir.join(DEFAULT_SQLITE_FILE).display()));
     let kind = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         DbKind::Postgres
     } else if url.starts_with("sqlite:") {
         DbKind::Sqlite
     } else {
-        return Err(bad("database_url", "must start with postgres://, postgresql:// or sqlite:"));
+        return Err(bad(
+            "database_url",
+            "must start with postgres://, postgresql:// or sqlite:",
+        ));
     };
     let max_connections = a.db_max_connections.or(*max).unwrap_or(10);
     if !(1..=1000).contains(&max_connections) {
@@ -157,8 +241,18 @@ fn database(
     if !(10..=600_000).contains(&ms) {
         return Err(bad("db_timeout_ms", "must be between 10 and 600000"));
     }
-    let pg_schema = a.pg_schema.clone().or(schema.clone()).filter(|s| !s.is_empty());
-    Ok(DatabaseConfig { url, kind, pg_schema, max_connections, timeout: Duration::from_millis(ms) })
+    let pg_schema = a
+        .pg_schema
+        .clone()
+        .or(schema.clone())
+        .filter(|s| !s.is_empty());
+    Ok(DatabaseConfig {
+        url,
+        kind,
+        pg_schema,
+        max_connections,
+        timeout: Duration::from_millis(ms),
+    })
 }
 
 fn secrets(
@@ -172,10 +266,14 @@ fn secrets(
     let versioned = a.secrets.clone().or(f_versioned);
     let secret = a.secret.clone().or(f_secret);
     let auth = a.auth_secret.clone().or(f_auth);
-    let none_given = [&versioned, &secret, &auth].iter().all(|s| s.as_deref().is_none_or(str::is_empty));
+    let none_given = [&versioned, &secret, &auth]
+        .iter()
+        .all(|s| s.as_deref().is_none_or(str::is_empty));
     if none_given && embedded_default {
         let s = embedded_secret(&workdir.join(DEFAULT_SECRET_FILE))?;
-        return Secrets::from_secret(&s).map(Arc::new).map_err(|e| bad("secret", e.to_string()));
+        return Secrets::from_secret(&s)
+            .map(Arc::new)
+            .map_err(|e| bad("secret", e.to_string()));
     }
     Secrets::resolve(versioned.as_deref(), secret.as_deref(), auth.as_deref())
         .map(Arc::new)
@@ -189,7 +287,8 @@ fn embedded_secret(path: &PathBuf) -> Result<String, ConfigError> {
         return Ok(s.trim().to_owned());
     }
     let s = crate::auth::model::random_id(48);
-    write_private(path, &s).map_err(|e| bad("secret", format!("cannot write {}: {e}", path.display())))?;
+    write_private(path, &s)
+        .map_err(|e| bad("secret", format!("cannot write {}: {e}", path.display())))?;
     Ok(s)
 }
 
@@ -204,7 +303,8 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
 
 /// Better Auth keeps only the origin of its base URL (COMPAT.md §5).
 fn origin(u: &str) -> Result<String, ConfigError> {
-    let url = url::Url::parse(u).map_err(|e| bad("base_url", format!("{u:?} is not a URL ({e})")))?;
+    let url =
+        url::Url::parse(u).map_err(|e| bad("base_url", format!("{u:?} is not a URL ({e})")))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(bad("base_url", "must be an http:// or https:// URL"));
     }
@@ -216,7 +316,10 @@ fn secure_cookies(v: Option<String>, origin: Option<&str>) -> Result<bool, Confi
         "auto" => Ok(origin.is_some_and(|o| o.starts_with("https://"))),
         "true" => Ok(true),
         "false" => Ok(false),
-        other => Err(bad("secure_cookies", format!("{other:?} is not auto, true or false"))),
+        other => Err(bad(
+            "secure_cookies",
+            format!("{other:?} is not auto, true or false"),
+        )),
     }
 }
 
@@ -235,7 +338,10 @@ fn max_token_bytes(v: Option<usize>) -> Result<usize, ConfigError> {
 fn seconds(setting: &'static str, v: Option<i64>, default: i64) -> Result<TimeDelta, ConfigError> {
     let n = v.unwrap_or(default);
     if !(0..=10 * 365 * 86_400).contains(&n) {
-        return Err(bad(setting, "must be a number of seconds between 0 and ten years"));
+        return Err(bad(
+            setting,
+            "must be a number of seconds between 0 and ten years",
+        ));
     }
     Ok(TimeDelta::seconds(n))
 }
@@ -249,13 +355,23 @@ fn names(
 ) -> Result<SchemaNames, ConfigError> {
     let mut tables = f_tables;
     tables.extend(pairs("tables", &a.tables)?);
-    if let Some(k) = tables.keys().find(|k| !["user", "session", "jwks"].contains(&k.as_str())) {
-        return Err(bad("tables", format!("unknown model {k:?} (use user, session or jwks)")));
+    if let Some(k) = tables
+        .keys()
+        .find(|k| !["user", "session", "jwks"].contains(&k.as_str()))
+    {
+        return Err(bad(
+            "tables",
+            format!("unknown model {k:?} (use user, session or jwks)"),
+        ));
     }
     let mut columns = f_columns;
     columns.extend(pairs("columns", &a.columns)?);
     fields("columns", columns.keys().cloned().collect())?;
-    if let Some((k, _)) = tables.iter().chain(columns.iter()).find(|(_, v)| v.is_empty()) {
+    if let Some((k, _)) = tables
+        .iter()
+        .chain(columns.iter())
+        .find(|(_, v)| v.is_empty())
+    {
         return Err(bad("tables", format!("{k:?} maps to an empty name")));
     }
     Ok(SchemaNames {
@@ -281,9 +397,14 @@ fn pairs(setting: &'static str, items: &[String]) -> Result<Vec<(String, String)
 /// `model.field` entries.
 fn fields(setting: &'static str, items: Vec<String>) -> Result<Vec<String>, ConfigError> {
     for i in &items {
-        let ok = i.split_once('.').is_some_and(|(m, f)| ["user", "session", "jwks"].contains(&m) && !f.is_empty());
+        let ok = i
+            .split_once('.')
+            .is_some_and(|(m, f)| ["user", "session", "jwks"].contains(&m) && !f.is_empty());
         if !ok {
-            return Err(bad(setting, format!("{i:?} is not model.field (models: user, session, jwks)")));
+            return Err(bad(
+                setting,
+                format!("{i:?} is not model.field (models: user, session, jwks)"),
+            ));
         }
     }
     Ok(items)
@@ -296,7 +417,11 @@ mod tests {
     const S: &str = "0123456789abcdef0123456789abcdef";
 
     fn args() -> SettingsArgs {
-        SettingsArgs { database_url: Some("postgres://x@localhost/db".into()), secret: Some(S.into()), ..Default::default() }
+        SettingsArgs {
+            database_url: Some("postgres://x@localhost/db".into()),
+            secret: Some(S.into()),
+            ..Default::default()
+        }
     }
 
     fn build(a: SettingsArgs, f: FileConfig) -> Result<Config, ConfigError> {
@@ -319,15 +444,24 @@ mod tests {
         a.base_url = Some("https://app.example.com/api/auth".into());
         let c = build(a, FileConfig::default()).unwrap();
         assert_eq!(c.base_origin.as_deref(), Some("https://app.example.com"));
-        assert_eq!(c.credentials.session_cookie, "__Secure-better-auth.session_token");
-        assert_eq!(c.credentials.dont_remember_cookie, "__Secure-better-auth.dont_remember");
+        assert_eq!(
+            c.credentials.session_cookie,
+            "__Secure-better-auth.session_token"
+        );
+        assert_eq!(
+            c.credentials.dont_remember_cookie,
+            "__Secure-better-auth.dont_remember"
+        );
     }
 
     #[test]
     fn flags_win_over_file() {
         let mut a = args();
         a.listen_addr = Some("127.0.0.1:7000".into());
-        let f: FileConfig = toml::from_str("listen_addr = \"127.0.0.1:8000\"\nread_only = true\n[tables]\nuser = \"users\"").unwrap();
+        let f: FileConfig = toml::from_str(
+            "listen_addr = \"127.0.0.1:8000\"\nread_only = true\n[tables]\nuser = \"users\"",
+        )
+        .unwrap();
         let c = build(a, f).unwrap();
         assert_eq!(c.listen_addr.port(), 7000);
         assert!(c.session.read_only);
@@ -337,17 +471,83 @@ mod tests {
     #[test]
     fn bad_values_name_their_setting() {
         let cases: Vec<(SettingsArgs, &str)> = vec![
-            (SettingsArgs { listen_addr: Some("nope".into()), ..args() }, "listen_addr"),
-            (SettingsArgs { database_url: Some("mysql://x".into()), ..args() }, "database_url"),
-            (SettingsArgs { secret: Some("short".into()), ..args() }, "secret"),
-            (SettingsArgs { secret: Some(crate::auth::secret::PUBLIC_DEFAULT_SECRET.into()), ..args() }, "secret"),
-            (SettingsArgs { base_url: Some("ftp://x".into()), ..args() }, "base_url"),
-            (SettingsArgs { secure_cookies: Some("maybe".into()), ..args() }, "secure_cookies"),
-            (SettingsArgs { max_token_bytes: Some(1), ..args() }, "max_token_bytes"),
-            (SettingsArgs { session_expires_in: Some(-1), ..args() }, "session_expires_in"),
-            (SettingsArgs { tables: vec!["account=x".into()], ..args() }, "tables"),
-            (SettingsArgs { columns: vec!["emailVerified=x".into()], ..args() }, "columns"),
-            (SettingsArgs { db_timeout_ms: Some(0), ..args() }, "db_timeout_ms"),
+            (
+                SettingsArgs {
+                    listen_addr: Some("nope".into()),
+                    ..args()
+                },
+                "listen_addr",
+            ),
+            (
+                SettingsArgs {
+                    database_url: Some("mysql://x".into()),
+                    ..args()
+                },
+                "database_url",
+            ),
+            (
+                SettingsArgs {
+                    secret: Some("short".into()),
+                    ..args()
+                },
+                "secret",
+            ),
+            (
+                SettingsArgs {
+                    secret: Some(crate::auth::secret::PUBLIC_DEFAULT_SECRET.into()),
+                    ..args()
+                },
+                "secret",
+            ),
+            (
+                SettingsArgs {
+                    base_url: Some("ftp://x".into()),
+                    ..args()
+                },
+                "base_url",
+            ),
+            (
+                SettingsArgs {
+                    secure_cookies: Some("maybe".into()),
+                    ..args()
+                },
+                "secure_cookies",
+            ),
+            (
+                SettingsArgs {
+                    max_token_bytes: Some(1),
+                    ..args()
+                },
+                "max_token_bytes",
+            ),
+            (
+                SettingsArgs {
+                    session_expires_in: Some(-1),
+                    ..args()
+                },
+                "session_expires_in",
+            ),
+            (
+                SettingsArgs {
+                    tables: vec!["account=x".into()],
+                    ..args()
+                },
+                "tables",
+            ),
+            (
+                SettingsArgs {
+                    columns: vec!["emailVerified=x".into()],
+                    ..args()
+                },
+                "columns",
+            ),
+            (
+                SettingsArgs {
+                    db_timeout_ms: Some(0),
+                    ..args()
+                },
+                "db_timeout_ms",
+            ),
         ];
         for (a, setting) in cases {
             let e = build(a, FileConfig::default()).unwrap_err();

@@ -38,7 +38,10 @@ pub async fn seed(app: &App) -> Result<Demo, StoreError> {
             u
         }
     };
-    let live = store.latest_session_of(&user.id).await?.filter(|s| s.expires_at > now + TimeDelta::hours(1));
+    let live = store
+        .latest_session_of(&user.id)
+        .await?
+        .filter(|s| s.expires_at > now + TimeDelta::hours(1));
     let session = match live {
         Some(s) => s,
         None => {
@@ -59,7 +62,11 @@ pub async fn seed(app: &App) -> Result<Demo, StoreError> {
     };
     let cookie = signature::sign_cookie_value(&session.token, app.config.secrets.current());
     let cookie_header = format!("{}={cookie}", app.config.credentials.session_cookie);
-    Ok(Demo { user, token: session.token, cookie_header })
+    Ok(Demo {
+        user,
+        token: session.token,
+        cookie_header,
+    })
 }
 
 impl Demo {

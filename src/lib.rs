@@ -1,8 +1,8 @@
 //! better-auth-grpc: Better Auth sessions and JWTs over gRPC.
+pub mod app;
 pub mod auth;
 pub mod cli;
 pub mod clock;
-pub mod app;
 pub mod config;
 pub mod demo;
 pub mod grpc;

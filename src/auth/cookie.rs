@@ -76,7 +76,10 @@ mod tests {
 
     #[test]
     fn other_names_do_not_match() {
-        assert_eq!(find_cookie("__Secure-better-auth.session_token=x", NAME), None);
+        assert_eq!(
+            find_cookie("__Secure-better-auth.session_token=x", NAME),
+            None
+        );
         assert_eq!(find_cookie("better-auth.session_tokenx=x", NAME), None);
         assert_eq!(find_cookie("", NAME), None);
     }

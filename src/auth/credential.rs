@@ -28,7 +28,9 @@ pub enum Credential {
 impl std::fmt::Debug for Credential {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Credential::Session { kind, .. } => write!(f, "Credential::Session({kind:?}, [redacted])"),
+            Credential::Session { kind, .. } => {
+                write!(f, "Credential::Session({kind:?}, [redacted])")
+            }
             Credential::Jwt(_) => f.write_str("Credential::Jwt([redacted])"),
         }
     }
@@ -120,7 +122,11 @@ fn parse_cookie_header(
     let token = signature::verify(&value, secret).map_err(|r| Refusal::new(Some(kind), r))?;
     let dont_remember = cookie::find_cookie(h, &rules.dont_remember_cookie)
         .is_some_and(|v| signature::verify(&v, secret) == Ok("true"));
-    Ok(Credential::Session { token: token.to_owned(), kind, dont_remember })
+    Ok(Credential::Session {
+        token: token.to_owned(),
+        kind,
+        dont_remember,
+    })
 }
 
 /// `token.sig`, URL-decoded first when it holds a `%` (as the bearer plugin does).
@@ -131,7 +137,11 @@ fn signed(v: &str, kind: CredentialKind, secret: &[u8]) -> Result<Credential, Re
         v.to_owned()
     };
     let token = signature::verify(&decoded, secret).map_err(|r| Refusal::new(Some(kind), r))?;
-    Ok(Credential::Session { token: token.to_owned(), kind, dont_remember: false })
+    Ok(Credential::Session {
+        token: token.to_owned(),
+        kind,
+        dont_remember: false,
+    })
 }
 
 fn raw(t: &str, rules: &CredentialRules) -> Result<Credential, Refusal> {
@@ -142,7 +152,11 @@ fn raw(t: &str, rules: &CredentialRules) -> Result<Credential, Refusal> {
     if rules.require_signature {
         return Err(Refusal::new(Some(kind), Reason::SignatureRequired));
     }
-    Ok(Credential::Session { token: t.to_owned(), kind, dont_remember: false })
+    Ok(Credential::Session {
+        token: t.to_owned(),
+        kind,
+        dont_remember: false,
+    })
 }
 
 /// Better Auth's ids are `[A-Za-z0-9]`; apps with custom ids may use UUIDs or similar.
@@ -170,7 +184,8 @@ fn is_cookie_header(t: &str) -> bool {
 fn looks_like_jwt(t: &str) -> bool {
     t.starts_with("eyJ")
         && t.bytes().filter(|&b| b == b'.').count() == 2
-        && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+        && t.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
 }
 
 #[cfg(test)]
@@ -190,7 +205,11 @@ mod tests {
 
     fn session(input: &str) -> Result<(String, CredentialKind, bool), Refusal> {
         match parse(input, &rules(), SECRET)? {
-            Credential::Session { token, kind, dont_remember } => Ok((token, kind, dont_remember)),
+            Credential::Session {
+                token,
+                kind,
+                dont_remember,
+            } => Ok((token, kind, dont_remember)),
             Credential::Jwt(_) => panic!("unexpected JWT"),
         }
     }
@@ -208,12 +227,24 @@ mod tests {
         assert_eq!(k("tok123"), CredentialKind::SessionToken);
         assert_eq!(session(&signed).unwrap().0, "tok123");
         assert_eq!(k(&encoded), CredentialKind::SignedSessionToken);
-        assert_eq!(k(&format!("Bearer {signed}")), CredentialKind::SignedSessionToken);
-        assert_eq!(k(&format!("bEaReR   {encoded}  ")), CredentialKind::SignedSessionToken);
+        assert_eq!(
+            k(&format!("Bearer {signed}")),
+            CredentialKind::SignedSessionToken
+        );
+        assert_eq!(
+            k(&format!("bEaReR   {encoded}  ")),
+            CredentialKind::SignedSessionToken
+        );
         assert_eq!(k("Bearer tok123"), CredentialKind::SessionToken);
         let header = format!("theme=dark; better-auth.session_token={encoded}; x=1");
-        assert_eq!(session(&header).unwrap(), ("tok123".into(), CredentialKind::SessionCookie, false));
-        assert_eq!(k(&format!("better-auth.session_token={encoded}")), CredentialKind::SessionCookie);
+        assert_eq!(
+            session(&header).unwrap(),
+            ("tok123".into(), CredentialKind::SessionCookie, false)
+        );
+        assert_eq!(
+            k(&format!("better-auth.session_token={encoded}")),
+            CredentialKind::SessionCookie
+        );
     }
 
     #[test]
@@ -234,10 +265,19 @@ mod tests {
         assert_eq!(reason("Bearer "), Reason::Empty);
         assert_eq!(reason(&"a".repeat(8193)), Reason::TooLarge);
         assert_eq!(reason("theme=dark"), Reason::NoSessionCookie);
-        assert_eq!(reason("__Secure-better-auth.session_token=x"), Reason::NoSessionCookie);
-        assert_eq!(reason(&signed.replacen("tok123", "tok124", 1)), Reason::BadSignature);
+        assert_eq!(
+            reason("__Secure-better-auth.session_token=x"),
+            Reason::NoSessionCookie
+        );
+        assert_eq!(
+            reason(&signed.replacen("tok123", "tok124", 1)),
+            Reason::BadSignature
+        );
         assert_eq!(reason(&signed[..signed.len() - 1]), Reason::Malformed);
-        assert_eq!(reason(&signed.replace('/', "_").replace('+', "-").replace('=', "")), Reason::Malformed);
+        assert_eq!(
+            reason(&signed.replace('/', "_").replace('+', "-").replace('=', "")),
+            Reason::Malformed
+        );
         assert_eq!(reason("tok\u{0}123"), Reason::Malformed);
         assert_eq!(reason("tök"), Reason::Malformed);
         assert_eq!(reason("abc%zz.def"), Reason::Malformed);
@@ -246,23 +286,40 @@ mod tests {
     #[test]
     fn jwts_are_recognised_in_both_forms() {
         let jwt = "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJ4In0.c2ln";
-        assert_eq!(parse(jwt, &rules(), SECRET).unwrap(), Credential::Jwt(jwt.into()));
+        assert_eq!(
+            parse(jwt, &rules(), SECRET).unwrap(),
+            Credential::Jwt(jwt.into())
+        );
         let b = format!("Bearer {jwt}");
-        assert_eq!(parse(&b, &rules(), SECRET).unwrap(), Credential::Jwt(jwt.into()));
+        assert_eq!(
+            parse(&b, &rules(), SECRET).unwrap(),
+            Credential::Jwt(jwt.into())
+        );
     }
 
     #[test]
     fn signature_required_refuses_raw_tokens() {
         let mut r = rules();
         r.require_signature = true;
-        assert_eq!(parse("tok123", &r, SECRET).unwrap_err().reason, Reason::SignatureRequired);
+        assert_eq!(
+            parse("tok123", &r, SECRET).unwrap_err().reason,
+            Reason::SignatureRequired
+        );
         let signed = signature::sign("tok123", SECRET);
         assert!(parse(&signed, &r, SECRET).is_ok());
     }
 
     #[test]
     fn non_ascii_input_never_panics() {
-        for s in ["béarer x", "Bearér x", "ééééééééé", "€.€", "=€", "€=;", "Bearer\u{1F600}"] {
+        for s in [
+            "béarer x",
+            "Bearér x",
+            "ééééééééé",
+            "€.€",
+            "=€",
+            "€=;",
+            "Bearer\u{1F600}",
+        ] {
             let _ = parse(s, &rules(), SECRET);
         }
     }

@@ -16,12 +16,18 @@ pub enum AuthError {
 
 impl AuthError {
     pub fn refused(kind: CredentialKind, reason: Reason) -> Self {
-        AuthError::Refused { kind: Some(kind), reason }
+        AuthError::Refused {
+            kind: Some(kind),
+            reason,
+        }
     }
 }
 
 impl From<super::credential::Refusal> for AuthError {
     fn from(r: super::credential::Refusal) -> Self {
-        AuthError::Refused { kind: r.kind, reason: r.reason }
+        AuthError::Refused {
+            kind: r.kind,
+            reason: r.reason,
+        }
     }
 }

@@ -68,8 +68,14 @@ impl User {
             "image".into(),
             self.image.clone().map(Value::String).unwrap_or(Value::Null),
         );
-        m.insert("createdAt".into(), Value::String(iso_millis(&self.created_at)));
-        m.insert("updatedAt".into(), Value::String(iso_millis(&self.updated_at)));
+        m.insert(
+            "createdAt".into(),
+            Value::String(iso_millis(&self.created_at)),
+        );
+        m.insert(
+            "updatedAt".into(),
+            Value::String(iso_millis(&self.updated_at)),
+        );
         for (k, v) in &self.extra {
             m.insert(k.clone(), v.clone());
         }
@@ -83,10 +89,19 @@ impl Session {
     pub fn to_better_auth_json(&self) -> Map<String, Value> {
         let opt = |v: &Option<String>| v.clone().map(Value::String).unwrap_or(Value::Null);
         let mut m = Map::new();
-        m.insert("expiresAt".into(), Value::String(iso_millis(&self.expires_at)));
+        m.insert(
+            "expiresAt".into(),
+            Value::String(iso_millis(&self.expires_at)),
+        );
         m.insert("token".into(), Value::String(self.token.clone()));
-        m.insert("createdAt".into(), Value::String(iso_millis(&self.created_at)));
-        m.insert("updatedAt".into(), Value::String(iso_millis(&self.updated_at)));
+        m.insert(
+            "createdAt".into(),
+            Value::String(iso_millis(&self.created_at)),
+        );
+        m.insert(
+            "updatedAt".into(),
+            Value::String(iso_millis(&self.updated_at)),
+        );
         m.insert("ipAddress".into(), opt(&self.ip_address));
         m.insert("userAgent".into(), opt(&self.user_agent));
         m.insert("userId".into(), Value::String(self.user_id.clone()));
@@ -141,9 +156,15 @@ mod tests {
 
     #[test]
     fn iso_millis_matches_to_iso_string() {
-        let t = Utc.timestamp_millis_opt(1_795_520_080_883).single().unwrap();
+        let t = Utc
+            .timestamp_millis_opt(1_795_520_080_883)
+            .single()
+            .unwrap();
         assert_eq!(iso_millis(&t), "2026-11-24T11:34:40.883Z");
-        let whole = Utc.timestamp_millis_opt(1_795_520_080_000).single().unwrap();
+        let whole = Utc
+            .timestamp_millis_opt(1_795_520_080_000)
+            .single()
+            .unwrap();
         assert_eq!(iso_millis(&whole), "2026-11-24T11:34:40.000Z");
     }
 }

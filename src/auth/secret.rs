@@ -47,14 +47,22 @@ impl Secrets {
                 None => None,
             };
             let current = versioned[0].1.clone();
-            return Ok(Self { current, versioned, legacy });
+            return Ok(Self {
+                current,
+                versioned,
+                legacy,
+            });
         }
         let (name, s) = plain.ok_or(SecretError::Missing)?;
         Ok(Self::single(checked(name, s)?))
     }
 
     fn single(current: SecretString) -> Self {
-        Self { current, versioned: Vec::new(), legacy: None }
+        Self {
+            current,
+            versioned: Vec::new(),
+            legacy: None,
+        }
     }
 
     /// A single secret, checked like a BETTER_AUTH_SECRET.
@@ -106,7 +114,10 @@ fn parse_versioned(list: &str) -> Result<Vec<(String, SecretString)>, SecretErro
                 .split_once(':')
                 .filter(|(v, s)| !v.is_empty() && !s.is_empty())
                 .ok_or(SecretError::BadVersionedEntry(i + 1))?;
-            Ok((v.trim().to_owned(), checked("BETTER_AUTH_SECRETS", s.trim())?))
+            Ok((
+                v.trim().to_owned(),
+                checked("BETTER_AUTH_SECRETS", s.trim())?,
+            ))
         })
         .collect()
 }
@@ -141,7 +152,10 @@ mod tests {
             Secrets::resolve(None, Some("short"), None).unwrap_err(),
             SecretError::TooShort("BETTER_AUTH_SECRET", 5)
         );
-        assert_eq!(Secrets::resolve(None, None, None).unwrap_err(), SecretError::Missing);
+        assert_eq!(
+            Secrets::resolve(None, None, None).unwrap_err(),
+            SecretError::Missing
+        );
         assert_eq!(
             Secrets::resolve(Some("nocolon"), None, None).unwrap_err(),
             SecretError::BadVersionedEntry(1)

@@ -47,7 +47,11 @@ pub struct SessionService {
 
 impl SessionService {
     pub fn new(store: Arc<dyn Store>, clock: SharedClock, policy: SessionPolicy) -> Self {
-        Self { store, clock, policy }
+        Self {
+            store,
+            clock,
+            policy,
+        }
     }
 
     /// Read-only check: the live session and its user, or why not. Never writes.
@@ -91,8 +95,16 @@ impl SessionService {
         if row.session.expires_at < now {
             return Err(SessionError::NoSession(Reason::SessionExpired));
         }
-        let user = row.user.ok_or(SessionError::NoSession(Reason::UserNotFound))?;
-        Ok((SessionAndUser { session: row.session, user }, now))
+        let user = row
+            .user
+            .ok_or(SessionError::NoSession(Reason::UserNotFound))?;
+        Ok((
+            SessionAndUser {
+                session: row.session,
+                user,
+            },
+            now,
+        ))
     }
 
     /// `expiresAt - expiresIn + updateAge <= now`, i.e. updateAge has passed since the last issue.

@@ -20,7 +20,10 @@ pub fn sign_cookie_value(token: &str, secret: &[u8]) -> String {
 /// `getSignedCookie`: split at the last `.`, the signature must be 44 characters of standard,
 /// padded base64 (so base64url and unpadded forms are refused, as Better Auth refuses them).
 pub fn verify<'a>(value: &'a str, secret: &[u8]) -> Result<&'a str, Reason> {
-    let i = value.rfind('.').filter(|&i| i >= 1).ok_or(Reason::Malformed)?;
+    let i = value
+        .rfind('.')
+        .filter(|&i| i >= 1)
+        .ok_or(Reason::Malformed)?;
     let (token, sig) = (&value[..i], &value[i + 1..]);
     if sig.len() != 44 || !sig.ends_with('=') {
         return Err(Reason::Malformed);
@@ -63,7 +66,10 @@ mod tests {
     fn verify_round_trip_and_refusals() {
         let signed = sign("tok", SECRET);
         assert_eq!(verify(&signed, SECRET), Ok("tok"));
-        assert_eq!(verify(&signed, b"another-secret-another-secret-xx"), Err(Reason::BadSignature));
+        assert_eq!(
+            verify(&signed, b"another-secret-another-secret-xx"),
+            Err(Reason::BadSignature)
+        );
         let unpadded = signed.trim_end_matches('=');
         assert_eq!(verify(unpadded, SECRET), Err(Reason::Malformed));
         let url = signed.replace('+', "-").replace('/', "_");

@@ -29,18 +29,30 @@ pub struct Authenticator {
 
 impl Authenticator {
     pub fn new(rules: CredentialRules, secrets: Arc<Secrets>, sessions: SessionService) -> Self {
-        Self { rules, secrets, sessions }
+        Self {
+            rules,
+            secrets,
+            sessions,
+        }
     }
 
     pub fn parse(&self, input: &str) -> Result<Credential, AuthError> {
-        Ok(credential::parse(input, &self.rules, self.secrets.current())?)
+        Ok(credential::parse(
+            input,
+            &self.rules,
+            self.secrets.current(),
+        )?)
     }
 
     /// ValidateToken: never writes.
     pub async fn validate(&self, input: &str) -> Result<Verified, AuthError> {
         match self.parse(input)? {
             Credential::Session { token, kind, .. } => {
-                let found = self.sessions.validate(&token).await.map_err(|e| lift(kind, e))?;
+                let found = self
+                    .sessions
+                    .validate(&token)
+                    .await
+                    .map_err(|e| lift(kind, e))?;
                 Ok(Verified::Session { kind, found })
             }
             Credential::Jwt(_) => Err(AuthError::refused(CredentialKind::Jwt, Reason::Unsupported)),
@@ -48,9 +60,17 @@ impl Authenticator {
     }
 
     /// GetSession: what Better Auth's get-session answers, with refresh and expiry deletion.
-    pub async fn get_session(&self, input: &str, disable_refresh: bool) -> Result<SessionAndUser, AuthError> {
+    pub async fn get_session(
+        &self,
+        input: &str,
+        disable_refresh: bool,
+    ) -> Result<SessionAndUser, AuthError> {
         match self.parse(input)? {
-            Credential::Session { token, kind, dont_remember } => self
+            Credential::Session {
+                token,
+                kind,
+                dont_remember,
+            } => self
                 .sessions
                 .get_session(&token, disable_refresh || dont_remember)
                 .await

@@ -6,7 +6,10 @@ use crate::auth::{credential::CredentialKind, model, reason::Reason};
 use crate::proto::auth::v1 as pb;
 
 pub fn timestamp(t: &DateTime<Utc>) -> Timestamp {
-    Timestamp { seconds: t.timestamp(), nanos: t.timestamp_subsec_nanos() as i32 }
+    Timestamp {
+        seconds: t.timestamp(),
+        nanos: t.timestamp_subsec_nanos() as i32,
+    }
 }
 
 pub fn json_value(v: &serde_json::Value) -> Value {
@@ -15,14 +18,20 @@ pub fn json_value(v: &serde_json::Value) -> Value {
         serde_json::Value::Bool(b) => Kind::BoolValue(*b),
         serde_json::Value::Number(n) => Kind::NumberValue(n.as_f64().unwrap_or_default()),
         serde_json::Value::String(s) => Kind::StringValue(s.clone()),
-        serde_json::Value::Array(a) => Kind::ListValue(ListValue { values: a.iter().map(json_value).collect() }),
+        serde_json::Value::Array(a) => Kind::ListValue(ListValue {
+            values: a.iter().map(json_value).collect(),
+        }),
         serde_json::Value::Object(o) => Kind::StructValue(json_struct(o.iter())),
     };
     Value { kind: Some(kind) }
 }
 
-pub fn json_struct<'a>(fields: impl Iterator<Item = (&'a String, &'a serde_json::Value)>) -> Struct {
-    Struct { fields: fields.map(|(k, v)| (k.clone(), json_value(v))).collect() }
+pub fn json_struct<'a>(
+    fields: impl Iterator<Item = (&'a String, &'a serde_json::Value)>,
+) -> Struct {
+    Struct {
+        fields: fields.map(|(k, v)| (k.clone(), json_value(v))).collect(),
+    }
 }
 
 pub fn user(u: &model::User) -> pb::User {
@@ -91,9 +100,13 @@ pub fn reason(r: Reason) -> pb::Reason {
 /// A one-line explanation for `ValidateTokenResponse.message`; never echoes the credential.
 pub fn describe(r: Reason) -> &'static str {
     match r {
-        Reason::Malformed => "not a session token, signed token, cookie header, bearer value or JWT",
+        Reason::Malformed => {
+            "not a session token, signed token, cookie header, bearer value or JWT"
+        }
         Reason::BadSignature => "the signature does not match BETTER_AUTH_SECRET",
-        Reason::SessionNotFound => "no session has this token (never issued, signed out or revoked)",
+        Reason::SessionNotFound => {
+            "no session has this token (never issued, signed out or revoked)"
+        }
         Reason::SessionExpired => "the session has expired",
         Reason::UserNotFound => "the session's user no longer exists",
         Reason::Empty => "the token is empty",

@@ -52,8 +52,14 @@ fn reflection() -> Result<tonic_reflection::server::Builder<'static>, ServeError
 async fn watch_database(store: Arc<dyn Store>, reporter: HealthReporter) {
     let mut last = None;
     loop {
-        let ok = tokio::time::timeout(Duration::from_secs(2), store.ping()).await.is_ok_and(|r| r.is_ok());
-        let status = if ok { ServingStatus::Serving } else { ServingStatus::NotServing };
+        let ok = tokio::time::timeout(Duration::from_secs(2), store.ping())
+            .await
+            .is_ok_and(|r| r.is_ok());
+        let status = if ok {
+            ServingStatus::Serving
+        } else {
+            ServingStatus::NotServing
+        };
         if last != Some(ok) {
             if !ok {
                 tracing::warn!("database unreachable: health NOT_SERVING");

@@ -4,7 +4,10 @@ use std::{future::Future, time::Duration};
 use tonic::{Request, Response, Status};
 
 use super::{convert, status};
-use crate::auth::{error::AuthError, validate::{Authenticator, Verified}};
+use crate::auth::{
+    error::AuthError,
+    validate::{Authenticator, Verified},
+};
 use crate::proto::auth::v1::{self as pb, auth_service_server::AuthService};
 use crate::store::StoreError;
 
@@ -20,10 +23,17 @@ impl AuthGrpc {
     }
 
     /// A database that hangs answers UNAVAILABLE instead of holding the caller.
-    async fn bounded<T>(&self, fut: impl Future<Output = Result<T, AuthError>>) -> Result<T, AuthError> {
+    async fn bounded<T>(
+        &self,
+        fut: impl Future<Output = Result<T, AuthError>>,
+    ) -> Result<T, AuthError> {
         tokio::time::timeout(self.db_timeout, fut)
             .await
-            .unwrap_or_else(|_| Err(AuthError::Store(StoreError::Unavailable("database call timed out".into()))))
+            .unwrap_or_else(|_| {
+                Err(AuthError::Store(StoreError::Unavailable(
+                    "database call timed out".into(),
+                )))
+            })
     }
 }
 

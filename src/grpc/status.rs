@@ -16,7 +16,11 @@ pub fn with_reason(code: Code, message: impl Into<String>, reason: &str) -> Stat
 /// A refused credential on an RPC whose answer is a session (GetSession): bad input is
 /// INVALID_ARGUMENT, a well-formed credential with no live session is NOT_FOUND.
 pub fn refused(reason: Reason) -> Status {
-    let code = if reason.is_bad_input() { Code::InvalidArgument } else { Code::NotFound };
+    let code = if reason.is_bad_input() {
+        Code::InvalidArgument
+    } else {
+        Code::NotFound
+    };
     with_reason(code, super::convert::describe(reason), reason.as_str())
 }
 
@@ -24,7 +28,11 @@ pub fn store(e: &StoreError) -> Status {
     match e {
         StoreError::Unavailable(_) => {
             tracing::warn!(error = %e, "database unavailable");
-            with_reason(Code::Unavailable, "the database is unavailable; retry", "DATABASE_UNAVAILABLE")
+            with_reason(
+                Code::Unavailable,
+                "the database is unavailable; retry",
+                "DATABASE_UNAVAILABLE",
+            )
         }
         _ => {
             tracing::error!(error = %e, "database error");

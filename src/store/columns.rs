@@ -91,11 +91,21 @@ impl TableLayout {
             extra_keys.push(key);
             columns.push(c);
         }
-        Ok(Self { table, name, columns, extra_keys })
+        Ok(Self {
+            table,
+            name,
+            columns,
+            extra_keys,
+        })
     }
 
     pub fn core(&self, field: &str) -> &Column {
-        let i = self.table.core_fields().iter().position(|f| *f == field).unwrap_or(0);
+        let i = self
+            .table
+            .core_fields()
+            .iter()
+            .position(|f| *f == field)
+            .unwrap_or(0);
         &self.columns[i]
     }
 
@@ -130,7 +140,10 @@ impl TableLayout {
         if cells.first().is_none_or(|c| *c == DbValue::Null) {
             return Ok(None);
         }
-        let r = Reader { layout: self, cells };
+        let r = Reader {
+            layout: self,
+            cells,
+        };
         Ok(Some(User {
             id: r.text(0)?,
             name: r.text(1)?,
@@ -144,7 +157,10 @@ impl TableLayout {
     }
 
     pub fn session(&self, cells: &[DbValue]) -> Result<Session, StoreError> {
-        let r = Reader { layout: self, cells };
+        let r = Reader {
+            layout: self,
+            cells,
+        };
         Ok(Session {
             id: r.text(0)?,
             expires_at: r.time(1)?,
@@ -159,7 +175,10 @@ impl TableLayout {
     }
 
     pub fn jwk(&self, cells: &[DbValue]) -> Result<JwkRow, StoreError> {
-        let r = Reader { layout: self, cells };
+        let r = Reader {
+            layout: self,
+            cells,
+        };
         Ok(JwkRow {
             id: r.text(0)?,
             public_key: r.text(1)?,
@@ -173,7 +192,10 @@ impl TableLayout {
 }
 
 fn is_boolean(table: Table, key: &str, extra: &[String]) -> bool {
-    KNOWN_BOOLEAN_FIELDS.contains(&(table, key)) || extra.iter().any(|e| *e == format!("{}.{key}", table.model()))
+    KNOWN_BOOLEAN_FIELDS.contains(&(table, key))
+        || extra
+            .iter()
+            .any(|e| *e == format!("{}.{key}", table.model()))
 }
 
 fn missing_table(name: &str) -> StoreError {
@@ -216,7 +238,12 @@ impl Reader<'_> {
     fn bad(&self, i: usize, detail: &str) -> StoreError {
         StoreError::BadData {
             table: self.layout.name.clone(),
-            column: self.layout.columns.get(i).map(|c| c.name.clone()).unwrap_or_default(),
+            column: self
+                .layout
+                .columns
+                .get(i)
+                .map(|c| c.name.clone())
+                .unwrap_or_default(),
             detail: detail.into(),
         }
     }
@@ -235,7 +262,8 @@ impl Reader<'_> {
     }
 
     fn text(&self, i: usize) -> Result<String, StoreError> {
-        self.opt_text(i)?.ok_or_else(|| self.bad(i, "unexpected NULL"))
+        self.opt_text(i)?
+            .ok_or_else(|| self.bad(i, "unexpected NULL"))
     }
 
     fn bool(&self, i: usize) -> Result<bool, StoreError> {
@@ -252,7 +280,9 @@ impl Reader<'_> {
         match self.cell(i) {
             DbValue::Null => Ok(None),
             DbValue::Time(t) => Ok(Some(*t)),
-            DbValue::Text(s) => parse_time(s).map(Some).ok_or_else(|| self.bad(i, "unreadable date")),
+            DbValue::Text(s) => parse_time(s)
+                .map(Some)
+                .ok_or_else(|| self.bad(i, "unreadable date")),
             DbValue::Int(ms) => DateTime::from_timestamp_millis(*ms)
                 .map(Some)
                 .ok_or_else(|| self.bad(i, "date out of range")),
@@ -261,7 +291,8 @@ impl Reader<'_> {
     }
 
     fn time(&self, i: usize) -> Result<DateTime<Utc>, StoreError> {
-        self.opt_time(i)?.ok_or_else(|| self.bad(i, "unexpected NULL"))
+        self.opt_time(i)?
+            .ok_or_else(|| self.bad(i, "unexpected NULL"))
     }
 }
 
@@ -287,17 +318,26 @@ mod tests {
     use super::*;
 
     fn col(name: &str, kind: ColumnKind) -> Column {
-        Column { name: name.into(), kind, sql_type: String::new() }
+        Column {
+            name: name.into(),
+            kind,
+            sql_type: String::new(),
+        }
     }
 
     #[test]
     fn missing_columns_are_named() {
         let present = vec![col("id", ColumnKind::Text), col("name", ColumnKind::Text)];
-        let err = TableLayout::build(Table::User, &SchemaNames::default(), present, &[]).unwrap_err();
+        let err =
+            TableLayout::build(Table::User, &SchemaNames::default(), present, &[]).unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains("\"email\"") && msg.contains("\"emailVerified\""), "{msg}");
+        assert!(
+            msg.contains("\"email\"") && msg.contains("\"emailVerified\""),
+            "{msg}"
+        );
         assert!(msg.contains("migrate"), "{msg}");
-        let err = TableLayout::build(Table::User, &SchemaNames::default(), vec![], &[]).unwrap_err();
+        let err =
+            TableLayout::build(Table::User, &SchemaNames::default(), vec![], &[]).unwrap_err();
         assert!(err.to_string().contains("does not exist"));
     }
 

@@ -89,5 +89,7 @@ pub(crate) fn map_sqlx(e: sqlx::Error) -> StoreError {
 
 /// PostgreSQL classes 08 (connection), 53 (resources), 57P0x (shutdown); SQLite BUSY/LOCKED.
 fn is_unavailable_code(code: Option<&str>) -> bool {
-    code.is_some_and(|c| c.starts_with("08") || c.starts_with("53") || c.starts_with("57P") || c == "5" || c == "6")
+    code.is_some_and(|c| {
+        c.starts_with("08") || c.starts_with("53") || c.starts_with("57P") || c == "5" || c == "6"
+    })
 }

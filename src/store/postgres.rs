@@ -57,17 +57,36 @@ struct Queries {
 
 impl PgStore {
     /// Introspects the schema; fails with a message naming anything missing.
-    pub async fn open(pool: PgPool, names: &SchemaNames, booleans: &[String]) -> Result<Self, StoreError> {
-        let user = TableLayout::build(Table::User, names, columns(&pool, &names.table(Table::User)).await?, booleans)?;
-        let session =
-            TableLayout::build(Table::Session, names, columns(&pool, &names.table(Table::Session)).await?, booleans)?;
+    pub async fn open(
+        pool: PgPool,
+        names: &SchemaNames,
+        booleans: &[String],
+    ) -> Result<Self, StoreError> {
+        let user = TableLayout::build(
+            Table::User,
+            names,
+            columns(&pool, &names.table(Table::User)).await?,
+            booleans,
+        )?;
+        let session = TableLayout::build(
+            Table::Session,
+            names,
+            columns(&pool, &names.table(Table::Session)).await?,
+            booleans,
+        )?;
         let jwks_cols = columns(&pool, &names.table(Table::Jwks)).await?;
         let jwks = match jwks_cols.is_empty() {
             true => None,
             false => Some(TableLayout::build(Table::Jwks, names, jwks_cols, booleans)?),
         };
         let q = Queries::build(&user, &session, jwks.as_ref());
-        Ok(Self { pool, user, session, jwks, q })
+        Ok(Self {
+            pool,
+            user,
+            session,
+            jwks,
+            q,
+        })
     }
 
     pub fn jwks_layout(&self) -> Option<&TableLayout> {
@@ -94,7 +113,11 @@ fn param(c: &Column, n: usize) -> String {
 impl Queries {
     fn build(u: &TableLayout, s: &TableLayout, j: Option<&TableLayout>) -> Self {
         let (ut, st) = (u.quoted_table(), s.quoted_table());
-        let (stok, sexp, supd) = (s.quoted("token"), s.quoted("expiresAt"), s.quoted("updatedAt"));
+        let (stok, sexp, supd) = (
+            s.quoted("token"),
+            s.quoted("expiresAt"),
+            s.quoted("updatedAt"),
+        );
         let tok = param(s.core("token"), 1);
         Self {
             find_session: format!(
@@ -127,7 +150,13 @@ impl Queries {
                 param(s.core("userId"), 1),
                 s.quoted("createdAt")
             ),
-            list_jwks: j.map(|j| format!("SELECT {} FROM {} k", j.select_list("k", wrap), j.quoted_table())),
+            list_jwks: j.map(|j| {
+                format!(
+                    "SELECT {} FROM {} k",
+                    j.select_list("k", wrap),
+                    j.quoted_table()
+                )
+            }),
         }
     }
 }
@@ -143,11 +172,22 @@ async fn columns(pool: &PgPool, table: &str) -> Result<Vec<Column>, StoreError> 
     .map_err(map_sqlx)?;
     rows.iter()
         .map(|r| {
-            let (name, data_type, udt): (String, String, String) =
-                (r.try_get(0).map_err(map_sqlx)?, r.try_get(1).map_err(map_sqlx)?, r.try_get(2).map_err(map_sqlx)?);
+            let (name, data_type, udt): (String, String, String) = (
+                r.try_get(0).map_err(map_sqlx)?,
+                r.try_get(1).map_err(map_sqlx)?,
+                r.try_get(2).map_err(map_sqlx)?,
+            );
             let kind = kind_of(&data_type);
-            let sql_type = if data_type == "USER-DEFINED" || data_type == "ARRAY" { udt } else { data_type };
-            Ok(Column { name, kind, sql_type })
+            let sql_type = if data_type == "USER-DEFINED" || data_type == "ARRAY" {
+                udt
+            } else {
+                data_type
+            };
+            Ok(Column {
+                name,
+                kind,
+                sql_type,
+            })
         })
         .collect()
 }
@@ -174,15 +214,21 @@ fn cells(row: &PgRow, cols: &[Column], offset: usize) -> Result<Vec<DbValue>, St
 
 fn cell(row: &PgRow, i: usize, kind: ColumnKind) -> Result<DbValue, sqlx::Error> {
     let v = match kind {
-        ColumnKind::Text | ColumnKind::Other => row.try_get::<Option<String>, _>(i)?.map(DbValue::Text),
+        ColumnKind::Text | ColumnKind::Other => {
+            row.try_get::<Option<String>, _>(i)?.map(DbValue::Text)
+        }
         ColumnKind::Bool => row.try_get::<Option<bool>, _>(i)?.map(DbValue::Bool),
         ColumnKind::Int => row.try_get::<Option<i64>, _>(i)?.map(DbValue::Int),
         ColumnKind::Float => row.try_get::<Option<f64>, _>(i)?.map(DbValue::Float),
-        ColumnKind::Time { tz: true } => row.try_get::<Option<DateTime<Utc>>, _>(i)?.map(DbValue::Time),
-        ColumnKind::Time { tz: false } => {
-            row.try_get::<Option<NaiveDateTime>, _>(i)?.map(|n| DbValue::Time(n.and_utc()))
-        }
-        ColumnKind::Json => row.try_get::<Option<serde_json::Value>, _>(i)?.map(DbValue::Json),
+        ColumnKind::Time { tz: true } => row
+            .try_get::<Option<DateTime<Utc>>, _>(i)?
+            .map(DbValue::Time),
+        ColumnKind::Time { tz: false } => row
+            .try_get::<Option<NaiveDateTime>, _>(i)?
+            .map(|n| DbValue::Time(n.and_utc())),
+        ColumnKind::Json => row
+            .try_get::<Option<serde_json::Value>, _>(i)?
+            .map(DbValue::Json),
     };
     Ok(v.unwrap_or(DbValue::Null))
 }
@@ -210,7 +256,10 @@ impl Store for PgStore {
         let Some(row) = row else { return Ok(None) };
         let s = cells(&row, &self.session.columns, 0)?;
         let u = cells(&row, &self.user.columns, s.len())?;
-        Ok(Some(SessionRow { session: self.session.session(&s)?, user: self.user.user(&u)? }))
+        Ok(Some(SessionRow {
+            session: self.session.session(&s)?,
+            user: self.user.user(&u)?,
+        }))
     }
 
     async fn refresh_session(
@@ -227,7 +276,11 @@ impl Store for PgStore {
     }
 
     async fn delete_session(&self, token: &str) -> Result<(), StoreError> {
-        sqlx::query(&self.q.delete).bind(token).execute(&self.pool).await.map_err(map_sqlx)?;
+        sqlx::query(&self.q.delete)
+            .bind(token)
+            .execute(&self.pool)
+            .await
+            .map_err(map_sqlx)?;
         Ok(())
     }
 
@@ -239,32 +292,52 @@ impl Store for PgStore {
         let (Some(q), Some(layout)) = (&self.q.list_jwks, &self.jwks) else {
             return Err(no_jwks_table());
         };
-        let rows = sqlx::query(q).fetch_all(&self.pool).await.map_err(map_sqlx)?;
-        rows.iter().map(|r| layout.jwk(&cells(r, &layout.columns, 0)?)).collect()
+        let rows = sqlx::query(q)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_sqlx)?;
+        rows.iter()
+            .map(|r| layout.jwk(&cells(r, &layout.columns, 0)?))
+            .collect()
     }
 
     async fn insert_jwk(&self, row: &JwkRow) -> Result<(), StoreError> {
         let layout = self.jwks.as_ref().ok_or_else(no_jwks_table)?;
         let sql = insert_sql(layout, 7);
-        let q = sqlx::query(&sql).bind(&row.id).bind(&row.public_key).bind(&row.private_key);
+        let q = sqlx::query(&sql)
+            .bind(&row.id)
+            .bind(&row.public_key)
+            .bind(&row.private_key);
         let q = bind_time(q, layout.core("createdAt"), row.created_at);
         let q = match row.expires_at {
             Some(t) => bind_time(q, layout.core("expiresAt"), t),
             None => q.bind(None::<DateTime<Utc>>),
         };
-        q.bind(&row.alg).bind(&row.crv).execute(&self.pool).await.map_err(map_sqlx)?;
+        q.bind(&row.alg)
+            .bind(&row.crv)
+            .execute(&self.pool)
+            .await
+            .map_err(map_sqlx)?;
         Ok(())
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(map_sqlx)?;
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(map_sqlx)?;
         Ok(())
     }
 
     async fn insert_user(&self, u: &User) -> Result<(), StoreError> {
         let l = &self.user;
         let sql = insert_sql(l, 7);
-        let q = sqlx::query(&sql).bind(&u.id).bind(&u.name).bind(&u.email).bind(u.email_verified).bind(&u.image);
+        let q = sqlx::query(&sql)
+            .bind(&u.id)
+            .bind(&u.name)
+            .bind(&u.email)
+            .bind(u.email_verified)
+            .bind(&u.image);
         let q = bind_time(q, l.core("createdAt"), u.created_at);
         let q = bind_time(q, l.core("updatedAt"), u.updated_at);
         q.execute(&self.pool).await.map_err(map_sqlx)?;
@@ -297,13 +370,18 @@ impl Store for PgStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(map_sqlx)?;
-        row.map(|r| self.session.session(&cells(&r, &self.session.columns, 0)?)).transpose()
+        row.map(|r| self.session.session(&cells(&r, &self.session.columns, 0)?))
+            .transpose()
     }
 }
 
 impl PgStore {
     async fn one_user(&self, sql: &str, arg: &str) -> Result<Option<User>, StoreError> {
-        let row = sqlx::query(sql).bind(arg).fetch_optional(&self.pool).await.map_err(map_sqlx)?;
+        let row = sqlx::query(sql)
+            .bind(arg)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_sqlx)?;
         match row {
             Some(r) => self.user.user(&cells(&r, &self.user.columns, 0)?),
             None => Ok(None),
@@ -314,7 +392,11 @@ impl PgStore {
 /// `INSERT INTO t (core columns…) VALUES (CAST($1 AS type), …)`.
 fn insert_sql(l: &TableLayout, n: usize) -> String {
     let cols: Vec<&Column> = l.columns.iter().take(n).collect();
-    let names = cols.iter().map(|c| super::schema::quote(&c.name)).collect::<Vec<_>>().join(", ");
+    let names = cols
+        .iter()
+        .map(|c| super::schema::quote(&c.name))
+        .collect::<Vec<_>>()
+        .join(", ");
     let params = cols
         .iter()
         .enumerate()
@@ -324,7 +406,10 @@ fn insert_sql(l: &TableLayout, n: usize) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ");
-    format!("INSERT INTO {} ({names}) VALUES ({params})", l.quoted_table())
+    format!(
+        "INSERT INTO {} ({names}) VALUES ({params})",
+        l.quoted_table()
+    )
 }
 
 fn no_jwks_table() -> StoreError {
@@ -337,7 +422,10 @@ fn no_jwks_table() -> StoreError {
 
 /// Lists which Better Auth tables exist in the current schema.
 pub async fn schema_state(pool: &PgPool) -> Result<SchemaState, StoreError> {
-    let mut state = SchemaState { present: vec![], missing: vec![] };
+    let mut state = SchemaState {
+        present: vec![],
+        missing: vec![],
+    };
     for name in super::MIGRATED_TABLES.iter().map(|t| t.to_string()) {
         let (exists,): (bool,) = sqlx::query_as(
             "SELECT EXISTS (SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = $1)",
@@ -346,7 +434,11 @@ pub async fn schema_state(pool: &PgPool) -> Result<SchemaState, StoreError> {
         .fetch_one(pool)
         .await
         .map_err(map_sqlx)?;
-        if exists { state.present.push(name) } else { state.missing.push(name) }
+        if exists {
+            state.present.push(name)
+        } else {
+            state.missing.push(name)
+        }
     }
     Ok(state)
 }
@@ -354,6 +446,9 @@ pub async fn schema_state(pool: &PgPool) -> Result<SchemaState, StoreError> {
 /// Applies Better Auth's schema to an empty database, in one transaction.
 pub async fn migrate(pool: &PgPool) -> Result<(), StoreError> {
     let mut tx = pool.begin().await.map_err(map_sqlx)?;
-    sqlx::raw_sql(MIGRATION).execute(&mut *tx).await.map_err(map_sqlx)?;
+    sqlx::raw_sql(MIGRATION)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_sqlx)?;
     tx.commit().await.map_err(map_sqlx)
 }

@@ -22,11 +22,34 @@ impl Table {
     /// Better Auth's field names, in schema order.
     pub fn core_fields(self) -> &'static [&'static str] {
         match self {
-            Table::User => &["id", "name", "email", "emailVerified", "image", "createdAt", "updatedAt"],
-            Table::Session => &[
-                "id", "expiresAt", "token", "createdAt", "updatedAt", "ipAddress", "userAgent", "userId",
+            Table::User => &[
+                "id",
+                "name",
+                "email",
+                "emailVerified",
+                "image",
+                "createdAt",
+                "updatedAt",
             ],
-            Table::Jwks => &["id", "publicKey", "privateKey", "createdAt", "expiresAt", "alg", "crv"],
+            Table::Session => &[
+                "id",
+                "expiresAt",
+                "token",
+                "createdAt",
+                "updatedAt",
+                "ipAddress",
+                "userAgent",
+                "userId",
+            ],
+            Table::Jwks => &[
+                "id",
+                "publicKey",
+                "privateKey",
+                "createdAt",
+                "expiresAt",
+                "alg",
+                "crv",
+            ],
         }
     }
 }
@@ -131,12 +154,20 @@ mod tests {
 
     #[test]
     fn snake_plural_and_overrides() {
-        let mut n = SchemaNames { snake_case: true, plural: true, ..Default::default() };
+        let mut n = SchemaNames {
+            snake_case: true,
+            plural: true,
+            ..Default::default()
+        };
         assert_eq!(n.table(Table::Session), "sessions");
         assert_eq!(n.column(Table::Session, "expiresAt"), "expires_at");
-        assert_eq!(n.field_of(Table::Session, "active_organization_id"), "activeOrganizationId");
+        assert_eq!(
+            n.field_of(Table::Session, "active_organization_id"),
+            "activeOrganizationId"
+        );
         n.tables.insert("user".into(), "app_users".into());
-        n.columns.insert("user.emailVerified".into(), "verified".into());
+        n.columns
+            .insert("user.emailVerified".into(), "verified".into());
         assert_eq!(n.table(Table::User), "app_users");
         assert_eq!(n.column(Table::User, "emailVerified"), "verified");
         assert_eq!(n.field_of(Table::User, "verified"), "emailVerified");

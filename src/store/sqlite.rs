@@ -74,7 +74,11 @@ impl Queries {
                 s.quoted("updatedAt")
             ),
             delete: format!("DELETE FROM {st} WHERE {stok} = ?1"),
-            find_user: format!("SELECT {} FROM {ut} u WHERE u.{} = ?1", u.select_list("u", plain), u.quoted("id")),
+            find_user: format!(
+                "SELECT {} FROM {ut} u WHERE u.{} = ?1",
+                u.select_list("u", plain),
+                u.quoted("id")
+            ),
             find_user_by_email: format!(
                 "SELECT {} FROM {ut} u WHERE u.{} = ?1",
                 u.select_list("u", plain),
@@ -86,23 +90,48 @@ impl Queries {
                 s.quoted("userId"),
                 s.quoted("createdAt")
             ),
-            list_jwks: j.map(|j| format!("SELECT {} FROM {} k", j.select_list("k", plain), j.quoted_table())),
+            list_jwks: j.map(|j| {
+                format!(
+                    "SELECT {} FROM {} k",
+                    j.select_list("k", plain),
+                    j.quoted_table()
+                )
+            }),
         }
     }
 }
 
 impl SqliteStore {
-    pub async fn open(pool: SqlitePool, names: &SchemaNames, booleans: &[String]) -> Result<Self, StoreError> {
-        let user = TableLayout::build(Table::User, names, columns(&pool, &names.table(Table::User)).await?, booleans)?;
-        let session =
-            TableLayout::build(Table::Session, names, columns(&pool, &names.table(Table::Session)).await?, booleans)?;
+    pub async fn open(
+        pool: SqlitePool,
+        names: &SchemaNames,
+        booleans: &[String],
+    ) -> Result<Self, StoreError> {
+        let user = TableLayout::build(
+            Table::User,
+            names,
+            columns(&pool, &names.table(Table::User)).await?,
+            booleans,
+        )?;
+        let session = TableLayout::build(
+            Table::Session,
+            names,
+            columns(&pool, &names.table(Table::Session)).await?,
+            booleans,
+        )?;
         let jwks_cols = columns(&pool, &names.table(Table::Jwks)).await?;
         let jwks = match jwks_cols.is_empty() {
             true => None,
             false => Some(TableLayout::build(Table::Jwks, names, jwks_cols, booleans)?),
         };
         let q = Queries::build(&user, &session, jwks.as_ref());
-        Ok(Self { pool, user, session, jwks, q })
+        Ok(Self {
+            pool,
+            user,
+            session,
+            jwks,
+            q,
+        })
     }
 }
 
@@ -114,8 +143,15 @@ async fn columns(pool: &SqlitePool, table: &str) -> Result<Vec<Column>, StoreErr
         .map_err(map_sqlx)?;
     rows.iter()
         .map(|r| {
-            let (name, ty): (String, String) = (r.try_get(0).map_err(map_sqlx)?, r.try_get(1).map_err(map_sqlx)?);
-            Ok(Column { name, kind: kind_of(&ty), sql_type: ty })
+            let (name, ty): (String, String) = (
+                r.try_get(0).map_err(map_sqlx)?,
+                r.try_get(1).map_err(map_sqlx)?,
+            );
+            Ok(Column {
+                name,
+                kind: kind_of(&ty),
+                sql_type: ty,
+            })
         })
         .collect()
 }
@@ -180,7 +216,10 @@ impl Store for SqliteStore {
         let Some(row) = row else { return Ok(None) };
         let s = cells(&row, &self.session.columns, 0)?;
         let u = cells(&row, &self.user.columns, s.len())?;
-        Ok(Some(SessionRow { session: self.session.session(&s)?, user: self.user.user(&u)? }))
+        Ok(Some(SessionRow {
+            session: self.session.session(&s)?,
+            user: self.user.user(&u)?,
+        }))
     }
 
     async fn refresh_session(
@@ -200,7 +239,11 @@ impl Store for SqliteStore {
     }
 
     async fn delete_session(&self, token: &str) -> Result<(), StoreError> {
-        sqlx::query(&self.q.delete).bind(token).execute(&self.pool).await.map_err(map_sqlx)?;
+        sqlx::query(&self.q.delete)
+            .bind(token)
+            .execute(&self.pool)
+            .await
+            .map_err(map_sqlx)?;
         Ok(())
     }
 
@@ -212,8 +255,13 @@ impl Store for SqliteStore {
         let (Some(q), Some(layout)) = (&self.q.list_jwks, &self.jwks) else {
             return Err(no_jwks_table());
         };
-        let rows = sqlx::query(q).fetch_all(&self.pool).await.map_err(map_sqlx)?;
-        rows.iter().map(|r| layout.jwk(&cells(r, &layout.columns, 0)?)).collect()
+        let rows = sqlx::query(q)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_sqlx)?;
+        rows.iter()
+            .map(|r| layout.jwk(&cells(r, &layout.columns, 0)?))
+            .collect()
     }
 
     async fn insert_jwk(&self, row: &JwkRow) -> Result<(), StoreError> {
@@ -233,7 +281,10 @@ impl Store for SqliteStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(map_sqlx)?;
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(map_sqlx)?;
         Ok(())
     }
 
@@ -278,13 +329,18 @@ impl Store for SqliteStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(map_sqlx)?;
-        row.map(|r| self.session.session(&cells(&r, &self.session.columns, 0)?)).transpose()
+        row.map(|r| self.session.session(&cells(&r, &self.session.columns, 0)?))
+            .transpose()
     }
 }
 
 impl SqliteStore {
     async fn one_user(&self, sql: &str, arg: &str) -> Result<Option<User>, StoreError> {
-        let row = sqlx::query(sql).bind(arg).fetch_optional(&self.pool).await.map_err(map_sqlx)?;
+        let row = sqlx::query(sql)
+            .bind(arg)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_sqlx)?;
         match row {
             Some(r) => self.user.user(&cells(&r, &self.user.columns, 0)?),
             None => Ok(None),
@@ -294,9 +350,19 @@ impl SqliteStore {
 
 fn insert_sql(l: &TableLayout, n: usize) -> String {
     let cols = l.columns.iter().take(n);
-    let names = cols.clone().map(|c| quote(&c.name)).collect::<Vec<_>>().join(", ");
-    let params = (1..=n).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
-    format!("INSERT INTO {} ({names}) VALUES ({params})", l.quoted_table())
+    let names = cols
+        .clone()
+        .map(|c| quote(&c.name))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let params = (1..=n)
+        .map(|i| format!("?{i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "INSERT INTO {} ({names}) VALUES ({params})",
+        l.quoted_table()
+    )
 }
 
 fn no_jwks_table() -> StoreError {
@@ -308,20 +374,31 @@ fn no_jwks_table() -> StoreError {
 }
 
 pub async fn schema_state(pool: &SqlitePool) -> Result<SchemaState, StoreError> {
-    let mut state = SchemaState { present: vec![], missing: vec![] };
+    let mut state = SchemaState {
+        present: vec![],
+        missing: vec![],
+    };
     for name in super::MIGRATED_TABLES.iter().map(|t| t.to_string()) {
-        let (n,): (i64,) = sqlx::query_as("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1")
-            .bind(&name)
-            .fetch_one(pool)
-            .await
-            .map_err(map_sqlx)?;
-        if n > 0 { state.present.push(name) } else { state.missing.push(name) }
+        let (n,): (i64,) =
+            sqlx::query_as("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1")
+                .bind(&name)
+                .fetch_one(pool)
+                .await
+                .map_err(map_sqlx)?;
+        if n > 0 {
+            state.present.push(name)
+        } else {
+            state.missing.push(name)
+        }
     }
     Ok(state)
 }
 
 pub async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
     let mut tx = pool.begin().await.map_err(map_sqlx)?;
-    sqlx::raw_sql(MIGRATION).execute(&mut *tx).await.map_err(map_sqlx)?;
+    sqlx::raw_sql(MIGRATION)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_sqlx)?;
     tx.commit().await.map_err(map_sqlx)
 }

@@ -6,13 +6,22 @@ pub struct Db {
 
 impl Db {
     pub async fn postgres() -> Self {
-        Self { url: super::pg::fresh_database().await, _dir: None }
+        Self {
+            url: super::pg::fresh_database().await,
+            _dir: None,
+        }
     }
 
     pub async fn sqlite() -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("auth.sqlite").display());
-        Self { url, _dir: Some(dir) }
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("auth.sqlite").display()
+        );
+        Self {
+            url,
+            _dir: Some(dir),
+        }
     }
 
     pub fn sqlite_path(&self) -> Option<std::path::PathBuf> {

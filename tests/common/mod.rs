@@ -4,4 +4,5 @@ pub mod better_auth;
 pub mod db;
 pub mod pg;
 pub mod server;
+pub mod sql;
 pub mod vectors;

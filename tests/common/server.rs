@@ -32,12 +32,16 @@ pub fn settings(database_url: &str, secret: &str) -> SettingsArgs {
 }
 
 pub fn config(args: &SettingsArgs) -> Config {
-    Config::build(args, FileConfig::default(), std::path::Path::new(".")).expect("valid test config")
+    Config::build(args, FileConfig::default(), std::path::Path::new("."))
+        .expect("valid test config")
 }
 
 /// Creates Better Auth's schema with this service's own `migrate`.
 pub async fn migrate(database_url: &str) {
-    let c = config(&settings(database_url, "x-test-secret-0123456789abcdefghijkl"));
+    let c = config(&settings(
+        database_url,
+        "x-test-secret-0123456789abcdefghijkl",
+    ));
     app::migrate(&c.database).await.expect("migrate");
 }
 
@@ -64,8 +68,17 @@ impl TestServer {
             .await
             .expect("server runs");
         });
-        let client = AuthServiceClient::connect(format!("http://{addr}")).await.expect("client connects");
-        Self { addr, client, store, config, stop: Some(stop), handle: Some(handle) }
+        let client = AuthServiceClient::connect(format!("http://{addr}"))
+            .await
+            .expect("client connects");
+        Self {
+            addr,
+            client,
+            store,
+            config,
+            stop: Some(stop),
+            handle: Some(handle),
+        }
     }
 
     pub fn channel_url(&self) -> String {

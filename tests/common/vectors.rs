@@ -6,7 +6,11 @@ use better_auth_grpc::{
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-pub const FILES: &[&str] = &["postgres-eddsa.json", "postgres-es256.json", "sqlite-rs256.json"];
+pub const FILES: &[&str] = &[
+    "postgres-eddsa.json",
+    "postgres-es256.json",
+    "sqlite-rs256.json",
+];
 
 pub fn dir() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/better-auth/vectors")
@@ -15,7 +19,10 @@ pub fn dir() -> std::path::PathBuf {
 pub fn load(file: &str) -> Value {
     let path = dir().join(file);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!("test vectors missing at {} ({e}): the repo expects shared/ beside it", path.display())
+        panic!(
+            "test vectors missing at {} ({e}): the repo expects shared/ beside it",
+            path.display()
+        )
     });
     serde_json::from_str(&text).expect("vector JSON")
 }
