@@ -121,11 +121,10 @@ pub async fn migrate(db: &DatabaseConfig) -> Result<MigrateOutcome, StoreError> 
 
 /// The binary's whole life: returns the process exit code.
 pub async fn main(cli: Cli) -> anyhow::Result<()> {
-    let config = Config::load(&cli.settings)?;
-    init_logging(&config.log);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Migrate => {
-            let outcome = migrate(&config.database).await.context("migrate")?;
+            let database = Config::load_database(&cli.settings)?;
+            let outcome = migrate(&database).await.context("migrate")?;
             println!(
                 "{}",
                 match outcome {
@@ -137,7 +136,11 @@ pub async fn main(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Serve => serve(config).await,
+        Command::Serve => {
+            let config = Config::load(&cli.settings)?;
+            init_logging(&config.log);
+            serve(config).await
+        }
     }
 }
 
@@ -146,6 +149,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listen_addr: cannot bind {}", config.listen_addr))?;
     let addr: SocketAddr = listener.local_addr()?;
+    let shutdown = shutdown_signal();
     let embedded = config.embedded_default;
     let app = App::build(config, Arc::new(SystemClock))
         .await
@@ -157,7 +161,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         println!("{}", demo.banner(addr));
     }
     tracing::info!(%addr, "serving gRPC (auth.v1.AuthService, grpc.health.v1, reflection)");
-    app.serve(listener, shutdown_signal()).await?;
+    app.serve(listener, shutdown).await?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -171,21 +175,27 @@ fn init_logging(filter: &str) {
         .try_init();
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Registers the SIGTERM handler now (not at first poll), so a signal that arrives while
+/// start-up is still printing its banner is not fatal.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        #[cfg(unix)]
+        let term = async {
+            match term {
+                Some(mut s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {},
+            _ = term => {},
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
-    tracing::info!("shutting down: finishing in-flight calls");
+        tracing::info!("shutting down: finishing in-flight calls");
+    }
 }

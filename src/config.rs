@@ -108,7 +108,36 @@ impl Config {
         Self::build(args, file, Path::new("."))
     }
 
-    pub fn build(a: &SettingsArgs, f: FileConfig, workdir: &Path) -> Result<Self, ConfigError> {
+    /// Just the database settings: `migrate` needs no secret.
+    pub fn load_database(args: &SettingsArgs) -> Result<DatabaseConfig, ConfigError> {
+        let f = match &args.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        let url = args
+            .database_url
+            .clone()
+            .or(f.database_url)
+            .filter(|s| !s.is_empty());
+        let names = names(args, f.tables, f.columns, f.snake_case, f.plural)?;
+        if names != SchemaNames::default() {
+            return Err(bad(
+                "tables",
+                "migrate creates Better Auth's default table and column names only; \
+                 drop the name overrides, or create renamed tables with your ORM's migration",
+            ));
+        }
+        database(
+            args,
+            &f.pg_schema,
+            &f.db_max_connections,
+            f.db_timeout_ms,
+            url,
+            Path::new("."),
+        )
+    }
+
+    pub fn build(a: &SettingsArgs, mut f: FileConfig, workdir: &Path) -> Result<Self, ConfigError> {
         let database_url = a
             .database_url
             .clone()
@@ -123,14 +152,11 @@ impl Config {
             database_url,
             workdir,
         )?;
-        let secrets = secrets(
-            a,
-            f.secrets,
-            f.secret,
-            f.auth_secret,
-            embedded_default,
-            workdir,
-        )?;
+        if database.kind == DbKind::Sqlite && !embedded_default {
+            sqlite_file_exists(&database.url)?;
+        }
+        let (f_versioned, f_secret, f_auth) =
+            (f.secrets.take(), f.secret.take(), f.auth_secret.take());
         let base_origin = a
             .base_url
             .clone()
@@ -192,6 +218,8 @@ impl Config {
             .parse()
             .map_err(|e| bad("listen_addr", format!("{listen:?} is not host:port ({e})")))?;
         let log = a.log.clone().or(f.log).unwrap_or_else(|| "info".into());
+        // Last, so a bad setting elsewhere never leaves an embedded-default secret file behind.
+        let secrets = secrets(a, f_versioned, f_secret, f_auth, embedded_default, workdir)?;
         Ok(Self {
             listen_addr,
             database,
@@ -211,6 +239,22 @@ fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| bad("config", format!("cannot read {}: {e}", path.display())))?;
     toml::from_str(&text).map_err(|e| bad("config", format!("{}: {}", path.display(), e.message())))
+}
+
+/// `serve` never creates a database: a missing SQLite file is a wrong path, said plainly.
+fn sqlite_file_exists(url: &str) -> Result<(), ConfigError> {
+    let rest = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let in_memory = path.is_empty() || path == ":memory:" || query.contains("mode=memory");
+    if in_memory || query.contains("mode=rwc") || Path::new(path).exists() {
+        return Ok(());
+    }
+    Err(bad(
+        "database_url",
+        format!("SQLite file {path} does not exist; point at Better Auth's database, or create one with `better-auth-grpc migrate`"),
+    ))
 }
 
 fn database(

@@ -20,7 +20,9 @@ use sqlx::{Connection, PgConnection, SqliteConnection};
 /// Runs `sql` (statements, no parameters) on either engine.
 async fn exec(url: &str, sql: &str) {
     if url.starts_with("sqlite:") {
-        let mut c = SqliteConnection::connect(url).await.expect("sqlite connects");
+        let mut c = SqliteConnection::connect(url)
+            .await
+            .expect("sqlite connects");
         sqlx::raw_sql(sql).execute(&mut c).await.expect("sql runs");
         c.close().await.expect("close");
     } else {
@@ -89,7 +91,9 @@ async fn pg_catalog(url: &str) -> Vec<(&'static str, Vec<String>)> {
 }
 
 async fn sqlite_master(url: &str) -> Vec<(String, String, String, Option<String>)> {
-    let mut c = SqliteConnection::connect(url).await.expect("sqlite connects");
+    let mut c = SqliteConnection::connect(url)
+        .await
+        .expect("sqlite connects");
     let rows = sqlx::query_as("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name")
         .fetch_all(&mut c)
         .await
@@ -105,7 +109,9 @@ async fn our_migrate(url: &str) -> Result<MigrateOutcome, String> {
 
 async fn build_app(url: &str) -> Result<App, String> {
     let c = server::config(&server::settings(url, DEFAULT_SECRET));
-    App::build(c, Arc::new(SystemClock)).await.map_err(|e| e.to_string())
+    App::build(c, Arc::new(SystemClock))
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// Better Auth's options for a database of either engine (a SQLite file is given by path).
@@ -133,8 +139,12 @@ async fn postgres_schema_is_identical_to_better_auths() {
     let tables: Vec<String> = TABLES.iter().map(|t| format!("{t} | BASE TABLE")).collect();
     assert_eq!(section("tables"), &tables);
     assert_eq!(section("columns").len(), 7 + 8 + 13 + 6 + 7);
-    assert!(section("columns").contains(&"session | 2 | expiresAt | timestamp with time zone | NO | <no default>".into()));
-    assert!(section("columns").contains(&"user | 6 | createdAt | timestamp with time zone | NO | CURRENT_TIMESTAMP".into()));
+    assert!(section("columns").contains(
+        &"session | 2 | expiresAt | timestamp with time zone | NO | <no default>".into()
+    ));
+    assert!(section("columns").contains(
+        &"user | 6 | createdAt | timestamp with time zone | NO | CURRENT_TIMESTAMP".into()
+    ));
     let constraints = section("constraints").join("\n");
     for want in [
         "session | session_userId_fkey | f | FOREIGN KEY (\"userId\") REFERENCES \"user\"(id) ON DELETE CASCADE | c | a",
@@ -146,7 +156,12 @@ async fn postgres_schema_is_identical_to_better_auths() {
         assert!(constraints.contains(want), "missing {want:?} in\n{constraints}");
     }
     let indexes = section("indexes").join("\n");
-    for want in ["session_userId_idx", "account_userId_idx", "verification_identifier_idx", "session_token_key"] {
+    for want in [
+        "session_userId_idx",
+        "account_userId_idx",
+        "verification_identifier_idx",
+        "session_token_key",
+    ] {
         assert!(indexes.contains(want), "missing index {want} in\n{indexes}");
     }
 }
@@ -157,15 +172,43 @@ async fn sqlite_schema_is_identical_to_better_auths() {
     assert_eq!(our_migrate(&ours.url).await, Ok(MigrateOutcome::Created));
     BetterAuth::migrate_only(ba_options(&theirs)).await;
 
-    let (mine, want) = (sqlite_master(&ours.url).await, sqlite_master(&theirs.url).await);
-    assert_eq!(mine, want, "sqlite_master differs from Better Auth's migration");
-    let tables: Vec<&str> = mine.iter().filter(|r| r.0 == "table").map(|r| r.1.as_str()).collect();
+    let (mine, want) = (
+        sqlite_master(&ours.url).await,
+        sqlite_master(&theirs.url).await,
+    );
+    assert_eq!(
+        mine, want,
+        "sqlite_master differs from Better Auth's migration"
+    );
+    let tables: Vec<&str> = mine
+        .iter()
+        .filter(|r| r.0 == "table")
+        .map(|r| r.1.as_str())
+        .collect();
     assert_eq!(tables, TABLES);
-    let session = mine.iter().find(|r| r.1 == "session").and_then(|r| r.3.clone()).unwrap();
+    let session = mine
+        .iter()
+        .find(|r| r.1 == "session")
+        .and_then(|r| r.3.clone())
+        .unwrap();
     assert!(session.contains("\"expiresAt\" date not null"), "{session}");
-    assert!(session.contains("references \"user\" (\"id\") on delete cascade"), "{session}");
-    let indexes: Vec<&str> = mine.iter().filter(|r| r.0 == "index" && r.3.is_some()).map(|r| r.1.as_str()).collect();
-    assert_eq!(indexes, ["account_userId_idx", "session_userId_idx", "verification_identifier_idx"]);
+    assert!(
+        session.contains("references \"user\" (\"id\") on delete cascade"),
+        "{session}"
+    );
+    let indexes: Vec<&str> = mine
+        .iter()
+        .filter(|r| r.0 == "index" && r.3.is_some())
+        .map(|r| r.1.as_str())
+        .collect();
+    assert_eq!(
+        indexes,
+        [
+            "account_userId_idx",
+            "session_userId_idx",
+            "verification_identifier_idx"
+        ]
+    );
 }
 
 /// Better Auth signs a user up on a database made by our migrate, and this service then
@@ -175,16 +218,31 @@ async fn better_auth_runs_on_our_schema(db: Db) {
     let mut opts = ba_options(&db);
     opts.migrate = false;
     let ba = BetterAuth::start(opts).await;
-    let signed = ba.sign_up("ada@example.com", "correct horse battery", "Ada").await;
+    let signed = ba
+        .sign_up("ada@example.com", "correct horse battery", "Ada")
+        .await;
     let (status, body, _) = ba.get_session_cookie(&signed.cookie_header).await;
     assert_eq!(status, 200);
     assert_eq!(body["user"]["id"], signed.user_id.as_str(), "{body}");
     assert_eq!(body["session"]["token"], signed.token.as_str(), "{body}");
 
     let server = TestServer::start(server::settings(&db.url, DEFAULT_SECRET)).await;
-    for credential in [signed.cookie_header.clone(), signed.token.clone(), format!("Bearer {}", signed.set_auth_token.clone().unwrap())] {
-        let req = ValidateTokenRequest { token: credential.clone(), ..Default::default() };
-        let r = server.client.clone().validate_token(req).await.expect("status OK").into_inner();
+    for credential in [
+        signed.cookie_header.clone(),
+        signed.token.clone(),
+        format!("Bearer {}", signed.set_auth_token.clone().unwrap()),
+    ] {
+        let req = ValidateTokenRequest {
+            token: credential.clone(),
+            ..Default::default()
+        };
+        let r = server
+            .client
+            .clone()
+            .validate_token(req)
+            .await
+            .expect("status OK")
+            .into_inner();
         assert!(r.valid, "{credential}: {r:?}");
         assert_eq!(r.user.as_ref().unwrap().id, signed.user_id);
         assert_eq!(r.user.as_ref().unwrap().email, "ada@example.com");
@@ -205,9 +263,14 @@ async fn better_auth_runs_on_our_sqlite_schema() {
 
 async fn second_migrate_is_a_no_op(db: Db) {
     assert_eq!(our_migrate(&db.url).await, Ok(MigrateOutcome::Created));
-    assert_eq!(our_migrate(&db.url).await, Ok(MigrateOutcome::AlreadyPresent));
+    assert_eq!(
+        our_migrate(&db.url).await,
+        Ok(MigrateOutcome::AlreadyPresent)
+    );
     // And the schema it left is served.
-    build_app(&db.url).await.expect("serve accepts the migrated schema");
+    build_app(&db.url)
+        .await
+        .expect("serve accepts the migrated schema");
 }
 
 #[tokio::test]
@@ -236,7 +299,11 @@ fn user_ddl(db: &Db) -> &'static str {
 
 async fn table_count(url: &str) -> usize {
     if url.starts_with("sqlite:") {
-        sqlite_master(url).await.iter().filter(|r| r.0 == "table").count()
+        sqlite_master(url)
+            .await
+            .iter()
+            .filter(|r| r.0 == "table")
+            .count()
     } else {
         pg_catalog(url).await[0].1.len()
     }
@@ -244,10 +311,19 @@ async fn table_count(url: &str) -> usize {
 
 async fn partial_database_is_refused(db: Db) {
     exec(&db.url, user_ddl(&db)).await;
-    let e = our_migrate(&db.url).await.expect_err("migrate refuses a partial schema");
+    let e = our_migrate(&db.url)
+        .await
+        .expect_err("migrate refuses a partial schema");
     assert!(e.contains("already has user"), "{e}");
-    assert!(e.contains("lacks session, account, verification, jwks"), "{e}");
-    assert_eq!(table_count(&db.url).await, 1, "migrate must not touch a partial database");
+    assert!(
+        e.contains("lacks session, account, verification, jwks"),
+        "{e}"
+    );
+    assert_eq!(
+        table_count(&db.url).await,
+        1,
+        "migrate must not touch a partial database"
+    );
 }
 
 #[tokio::test]
@@ -264,10 +340,17 @@ async fn serve_names_missing_table(db: Db) {
     if let Some(path) = db.sqlite_path() {
         std::fs::File::create(path).unwrap(); // an existing, empty SQLite file
     }
-    let e = build_app(&db.url).await.err().expect("serve refuses an empty database");
+    let e = build_app(&db.url)
+        .await
+        .err()
+        .expect("serve refuses an empty database");
     assert!(e.contains("table \"user\" does not exist"), "{e}");
     assert!(e.contains("better-auth-grpc migrate"), "{e}");
-    assert_eq!(table_count(&db.url).await, 0, "serve must not create anything");
+    assert_eq!(
+        table_count(&db.url).await,
+        0,
+        "serve must not create anything"
+    );
 }
 
 #[tokio::test]
@@ -281,13 +364,23 @@ async fn sqlite_serve_names_missing_table() {
 }
 
 async fn serve_names_missing_column(db: Db) {
-    let session = if db.sqlite_path().is_some() { SESSION_SQLITE } else { SESSION_PG };
+    let session = if db.sqlite_path().is_some() {
+        SESSION_SQLITE
+    } else {
+        SESSION_PG
+    };
     exec(&db.url, &format!("{}\n{session}", user_ddl(&db))).await;
-    let e = build_app(&db.url).await.err().expect("serve refuses a session table without expiresAt");
+    let e = build_app(&db.url)
+        .await
+        .err()
+        .expect("serve refuses a session table without expiresAt");
     assert!(e.contains("table \"session\""), "{e}");
     assert!(e.contains("\"expiresAt\""), "{e}");
     for present in ["\"token\"", "\"userId\"", "\"updatedAt\""] {
-        assert!(!e.contains(present), "names a column that exists ({present}): {e}");
+        assert!(
+            !e.contains(present),
+            "names a column that exists ({present}): {e}"
+        );
     }
     assert!(e.contains("migrate"), "{e}");
 }

@@ -77,6 +77,10 @@ pub fn parse(input: &str, rules: &CredentialRules, secret: &[u8]) -> Result<Cred
     if t.is_empty() {
         return Err(Refusal::new(None, Reason::Empty));
     }
+    // "Bearer " with nothing after it arrives here trimmed to the bare scheme.
+    if t.eq_ignore_ascii_case("bearer") {
+        return Err(Refusal::new(None, Reason::Empty));
+    }
     if let Some(rest) = strip_bearer(t) {
         return parse_bearer(rest.trim(), rules, secret);
     }

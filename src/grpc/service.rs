@@ -22,19 +22,37 @@ impl AuthGrpc {
         Self { auth, db_timeout }
     }
 
-    /// A database that hangs answers UNAVAILABLE instead of holding the caller.
+    /// A database that hangs answers UNAVAILABLE instead of holding the caller: the work is
+    /// bounded by `db_timeout`, and by the caller's own deadline when it sent one.
     async fn bounded<T>(
         &self,
+        caller: Option<Duration>,
         fut: impl Future<Output = Result<T, AuthError>>,
     ) -> Result<T, AuthError> {
-        tokio::time::timeout(self.db_timeout, fut)
-            .await
-            .unwrap_or_else(|_| {
-                Err(AuthError::Store(StoreError::Unavailable(
-                    "database call timed out".into(),
-                )))
-            })
+        let limit = caller.map_or(self.db_timeout, |c| c.min(self.db_timeout));
+        tokio::time::timeout(limit, fut).await.unwrap_or_else(|_| {
+            Err(AuthError::Store(StoreError::Unavailable(
+                "database call timed out".into(),
+            )))
+        })
     }
+}
+
+/// The caller's `grpc-timeout`, less a margin so our UNAVAILABLE reaches it before its deadline.
+fn caller_deadline(metadata: &tonic::metadata::MetadataMap) -> Option<Duration> {
+    let v = metadata.get("grpc-timeout")?.to_str().ok()?;
+    let (digits, unit) = v.split_at(v.len().checked_sub(1)?);
+    let n: u64 = digits.parse().ok()?;
+    let d = match unit {
+        "H" => Duration::from_secs(n.saturating_mul(3600)),
+        "M" => Duration::from_secs(n.saturating_mul(60)),
+        "S" => Duration::from_secs(n),
+        "m" => Duration::from_millis(n),
+        "u" => Duration::from_micros(n),
+        "n" => Duration::from_nanos(n),
+        _ => return None,
+    };
+    Some(d.mul_f64(0.9))
 }
 
 #[tonic::async_trait]
@@ -43,8 +61,9 @@ impl AuthService for AuthGrpc {
         &self,
         request: Request<pb::ValidateTokenRequest>,
     ) -> Result<Response<pb::ValidateTokenResponse>, Status> {
+        let deadline = caller_deadline(request.metadata());
         let req = request.into_inner();
-        let reply = match self.bounded(self.auth.validate(&req.token)).await {
+        let reply = match self.bounded(deadline, self.auth.validate(&req.token)).await {
             Ok(v) => valid(v),
             Err(AuthError::Refused { kind, reason }) => {
                 tracing::debug!(%reason, ?kind, "credential refused");
@@ -74,9 +93,13 @@ impl AuthService for AuthGrpc {
         &self,
         request: Request<pb::GetSessionRequest>,
     ) -> Result<Response<pb::GetSessionResponse>, Status> {
+        let deadline = caller_deadline(request.metadata());
         let req = request.into_inner();
         let found = self
-            .bounded(self.auth.get_session(&req.token, req.disable_refresh))
+            .bounded(
+                deadline,
+                self.auth.get_session(&req.token, req.disable_refresh),
+            )
             .await
             .map_err(|e| status::auth(&e))?;
         Ok(Response::new(pb::GetSessionResponse {
@@ -96,5 +119,31 @@ fn valid(v: Verified) -> pb::ValidateTokenResponse {
             session: Some(convert::session(&found.session)),
             ..Default::default()
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn md(v: &str) -> tonic::metadata::MetadataMap {
+        let mut m = tonic::metadata::MetadataMap::new();
+        m.insert("grpc-timeout", v.parse().unwrap());
+        m
+    }
+
+    #[test]
+    fn grpc_timeout_is_parsed_with_a_margin() {
+        assert_eq!(
+            caller_deadline(&md("1000m")),
+            Some(Duration::from_millis(900))
+        );
+        assert_eq!(
+            caller_deadline(&md("2S")),
+            Some(Duration::from_millis(1800))
+        );
+        assert_eq!(caller_deadline(&md("x")), None);
+        assert_eq!(caller_deadline(&md("")), None);
+        assert_eq!(caller_deadline(&tonic::metadata::MetadataMap::new()), None);
     }
 }

@@ -1,0 +1,530 @@
+//! The real binary, in a clean environment and a temporary working directory: `--help`, bad
+//! settings stopping start-up with one line, `migrate`, and the embedded default.
+use std::{
+    io::{BufRead, BufReader, Read},
+    net::TcpListener,
+    path::Path,
+    process::{Child, Command, Output, Stdio},
+    sync::mpsc,
+    time::{Duration, Instant},
+};
+
+const BIN: &str = env!("CARGO_BIN_EXE_better-auth-grpc");
+const SECRET: &str = "cli-test-secret-0123456789abcdefghijklmnop";
+const PUBLIC_DEFAULT_SECRET: &str = "better-auth-secret-12345678901234567890";
+
+/// The binary with nothing but PATH in its environment, run in `dir`.
+fn bin(dir: &Path) -> Command {
+    let mut c = Command::new(BIN);
+    c.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    c
+}
+
+/// Runs to completion; a run that does not end within `limit` (e.g. one that started serving)
+/// is killed and fails the test.
+fn run(mut c: Command, limit: Duration) -> Output {
+    let mut child = c.spawn().expect("the binary starts");
+    let started = Instant::now();
+    loop {
+        if child.try_wait().expect("wait").is_some() {
+            return child.wait_with_output().expect("output");
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("output");
+            panic!(
+                "{c:?} still running after {limit:?}\nstdout: {}\nstderr: {}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn help_mentions_every_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = bin(dir.path());
+    c.arg("--help");
+    let out = run(c, Duration::from_secs(10));
+    assert!(out.status.success(), "{out:?}");
+    let help = text(&out.stdout);
+    for word in [
+        "DATABASE_URL",
+        "BETTER_AUTH_SECRET",
+        "BETTER_AUTH_SECRETS",
+        "AUTH_SECRET",
+        "BETTER_AUTH_URL",
+        "LISTEN_ADDR",
+        "BETTER_AUTH_GRPC_CONFIG",
+        "--config",
+        "--database-url",
+        "--secret",
+        "--secrets",
+        "--auth-secret",
+        "--base-url",
+        "--listen-addr",
+        "--read-only",
+        "--table",
+        "--column",
+        "--snake-case",
+        "--plural",
+        "--boolean-field",
+        "--session-expires-in",
+        "--session-update-age",
+        "--disable-session-refresh",
+        "--require-signature",
+        "--cookie-prefix",
+        "--cookie-name",
+        "--secure-cookies",
+        "--pg-schema",
+        "--max-token-bytes",
+        "--db-max-connections",
+        "--db-timeout-ms",
+        "--log",
+        "migrate",
+        "serve",
+    ] {
+        assert!(
+            help.contains(word),
+            "--help does not mention {word}:\n{help}"
+        );
+    }
+    // Every variable of the README's table.
+    for var in [
+        "BETTER_AUTH_GRPC_PG_SCHEMA",
+        "BETTER_AUTH_GRPC_TABLES",
+        "BETTER_AUTH_GRPC_COLUMNS",
+        "BETTER_AUTH_GRPC_READ_ONLY",
+        "BETTER_AUTH_GRPC_SESSION_EXPIRES_IN",
+        "BETTER_AUTH_GRPC_DB_TIMEOUT_MS",
+        "BETTER_AUTH_GRPC_COOKIE_PREFIX",
+    ] {
+        assert!(help.contains(var), "--help does not mention {var}");
+    }
+    assert!(
+        dir.path().read_dir().unwrap().next().is_none(),
+        "--help wrote files"
+    );
+}
+
+struct BadCase {
+    what: &'static str,
+    env: Vec<(&'static str, String)>,
+    args: Vec<String>,
+    setting: &'static str,
+    /// A value that must never appear in the output.
+    secret: Option<&'static str>,
+}
+
+fn case(what: &'static str, env: &[(&'static str, &str)], setting: &'static str) -> BadCase {
+    BadCase {
+        what,
+        env: env.iter().map(|(k, v)| (*k, v.to_string())).collect(),
+        args: vec![],
+        setting,
+        secret: None,
+    }
+}
+
+#[test]
+fn bad_settings_stop_start_up_with_one_line_naming_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let unknown_key = dir.path().join("unknown-key.toml");
+    std::fs::write(&unknown_key, "databse_url = \"sqlite://x\"\n").unwrap();
+    let short_in_file = dir.path().join("short-secret.toml");
+    std::fs::write(&short_in_file, "secret = \"file-s3cr3t-short\"\n").unwrap();
+    let config = |p: &Path| p.to_str().unwrap().to_owned();
+
+    let mut cases = vec![
+        case(
+            "LISTEN_ADDR=nope",
+            &[("LISTEN_ADDR", "nope")],
+            "listen_addr",
+        ),
+        BadCase {
+            secret: Some("tiny-s3cr3t"),
+            ..case(
+                "short secret",
+                &[("BETTER_AUTH_SECRET", "tiny-s3cr3t")],
+                "secret",
+            )
+        },
+        BadCase {
+            secret: Some(PUBLIC_DEFAULT_SECRET),
+            ..case(
+                "public default secret",
+                &[("BETTER_AUTH_SECRET", PUBLIC_DEFAULT_SECRET)],
+                "secret",
+            )
+        },
+        BadCase {
+            secret: Some("auth-s3cr3t-short"),
+            ..case(
+                "short AUTH_SECRET",
+                &[
+                    ("BETTER_AUTH_SECRET", ""),
+                    ("AUTH_SECRET", "auth-s3cr3t-short"),
+                ],
+                "secret",
+            )
+        },
+        BadCase {
+            secret: Some("no-version-s3cr3t-0123456789abcdefghijkl"),
+            ..case(
+                "BETTER_AUTH_SECRETS without a version",
+                &[(
+                    "BETTER_AUTH_SECRETS",
+                    "no-version-s3cr3t-0123456789abcdefghijkl",
+                )],
+                "secret",
+            )
+        },
+        case(
+            "BETTER_AUTH_URL=ftp://x",
+            &[("BETTER_AUTH_URL", "ftp://x")],
+            "base_url",
+        ),
+        case(
+            "mysql DATABASE_URL",
+            &[("DATABASE_URL", "mysql://u@h/db")],
+            "database_url",
+        ),
+        case(
+            "config file with an unknown key (variable)",
+            &[("BETTER_AUTH_GRPC_CONFIG", &config(&unknown_key))],
+            "config",
+        ),
+        case(
+            "missing config file",
+            &[(
+                "BETTER_AUTH_GRPC_CONFIG",
+                &config(&dir.path().join("absent.toml")),
+            )],
+            "config",
+        ),
+        BadCase {
+            secret: Some("file-s3cr3t-short"),
+            ..case(
+                "short secret in the config file",
+                &[
+                    ("BETTER_AUTH_SECRET", ""),
+                    ("BETTER_AUTH_GRPC_CONFIG", &config(&short_in_file)),
+                ],
+                "secret",
+            )
+        },
+        case(
+            "db timeout 0",
+            &[("BETTER_AUTH_GRPC_DB_TIMEOUT_MS", "0")],
+            "db_timeout_ms",
+        ),
+        case(
+            "secure cookies maybe",
+            &[("BETTER_AUTH_GRPC_SECURE_COOKIES", "maybe")],
+            "secure_cookies",
+        ),
+        case(
+            "bad column",
+            &[("BETTER_AUTH_GRPC_COLUMNS", "emailVerified=x")],
+            "columns",
+        ),
+    ];
+    cases.push(BadCase {
+        args: vec!["--config".into(), config(&unknown_key)],
+        ..case("config file with an unknown key (flag)", &[], "config")
+    });
+    cases.push(BadCase {
+        args: vec!["--table".into(), "account=x".into()],
+        ..case("--table account=x", &[], "tables")
+    });
+    cases.push(BadCase {
+        args: vec!["migrate".into(), "--table".into(), "account=x".into()],
+        ..case("migrate --table account=x", &[], "tables")
+    });
+
+    // A port held here: a binary that bound its port before checking the settings would
+    // fail on it (naming listen_addr) instead of on the bad setting.
+    let held = TcpListener::bind("127.0.0.1:0").unwrap();
+    let held_addr = held.local_addr().unwrap().to_string();
+    // An existing (empty) file: serve refuses a missing SQLite file before anything else.
+    let db_file = dir.path().join("app.sqlite");
+    std::fs::File::create(&db_file).unwrap();
+    let db_url = format!("sqlite://{}", db_file.display());
+    for c in cases {
+        let mut cmd = bin(dir.path());
+        cmd.env("DATABASE_URL", &db_url)
+            .env("BETTER_AUTH_SECRET", SECRET)
+            .env("LISTEN_ADDR", &held_addr)
+            .args(&c.args);
+        for (k, v) in &c.env {
+            if v.is_empty() {
+                cmd.env_remove(k);
+            } else {
+                cmd.env(k, v);
+            }
+        }
+        let out = run(cmd, Duration::from_secs(10));
+        let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+        let what = c.what;
+        assert_eq!(out.status.code(), Some(2), "{what}: {out:?}");
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(
+            lines.len(),
+            1,
+            "{what}: want one stderr line, got {stderr:?}"
+        );
+        let prefix = format!("error: {}: ", c.setting);
+        assert!(
+            lines[0].starts_with(&prefix),
+            "{what}: {:?} does not start with {prefix:?}",
+            lines[0]
+        );
+        assert!(stdout.is_empty(), "{what}: stdout {stdout:?}");
+        for s in c.secret.into_iter().chain([SECRET]) {
+            assert!(
+                !stderr.contains(s),
+                "{what}: the secret value is echoed: {stderr:?}"
+            );
+        }
+        let size = std::fs::metadata(&db_file).unwrap().len();
+        assert_eq!(size, 0, "{what}: the database file was written");
+    }
+    drop(held);
+}
+
+#[test]
+fn serve_on_a_database_without_the_schema_stops_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db_file = dir.path().join("empty.sqlite");
+    std::fs::File::create(&db_file).unwrap();
+    let mut c = bin(dir.path());
+    c.env("DATABASE_URL", format!("sqlite://{}", db_file.display()))
+        .env("BETTER_AUTH_SECRET", SECRET)
+        .env("LISTEN_ADDR", "127.0.0.1:0");
+    let out = run(c, Duration::from_secs(15));
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr:?}");
+    assert!(stderr.contains("table \"user\" does not exist"), "{stderr}");
+    assert!(stderr.contains("better-auth-grpc migrate"), "{stderr}");
+    assert_eq!(
+        std::fs::metadata(&db_file).unwrap().len(),
+        0,
+        "serve altered the database"
+    );
+}
+
+#[test]
+fn migrate_creates_then_reports_present() {
+    let dir = tempfile::tempdir().unwrap();
+    let db_file = dir.path().join("new.sqlite");
+    let migrate = || {
+        let mut c = bin(dir.path());
+        c.arg("migrate")
+            .env("DATABASE_URL", format!("sqlite://{}", db_file.display()))
+            .env("BETTER_AUTH_SECRET", SECRET);
+        run(c, Duration::from_secs(15))
+    };
+    let first = migrate();
+    assert!(first.status.success(), "{first:?}");
+    assert_eq!(
+        text(&first.stdout).trim(),
+        "created Better Auth's schema (user, session, account, verification, jwks)"
+    );
+    assert!(db_file.is_file());
+    let second = migrate();
+    assert!(second.status.success(), "{second:?}");
+    assert_eq!(
+        text(&second.stdout).trim(),
+        "Better Auth's schema is already present; nothing to do"
+    );
+    assert!(
+        !dir.path().join("better-auth-grpc.secret").exists(),
+        "migrate wrote a secret file"
+    );
+}
+
+/// A running embedded default and what it printed.
+struct Embedded {
+    child: Child,
+    lines: Vec<String>,
+}
+
+impl Embedded {
+    fn start(dir: &Path, port: u16) -> Self {
+        let mut c = bin(dir);
+        c.env("LISTEN_ADDR", format!("127.0.0.1:{port}"));
+        let mut child = c.spawn().expect("the binary starts");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut lines = Vec::new();
+        while lines
+            .iter()
+            .filter(|l: &&String| l.starts_with("grpcurl "))
+            .count()
+            < 3
+        {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) => lines.push(line),
+                Err(e) => {
+                    let _ = child.kill();
+                    let out = child.wait_with_output().unwrap();
+                    panic!(
+                        "no 3 grpcurl lines within 30 s ({e}); stdout so far {lines:#?}\nstderr: {}",
+                        text(&out.stderr)
+                    );
+                }
+            }
+        }
+        Embedded { child, lines }
+    }
+
+    /// The value after `label` on the line that starts with it.
+    fn value(&self, label: &str) -> String {
+        let line = self
+            .lines
+            .iter()
+            .find(|l| l.starts_with(label))
+            .unwrap_or_else(|| panic!("no {label:?} line in {:#?}", self.lines));
+        line[label.len()..].trim().to_owned()
+    }
+
+    /// SIGTERM, then the exit status and stderr.
+    fn terminate(mut self) -> (std::process::ExitStatus, String) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(sent.success());
+        let started = Instant::now();
+        let status = loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                break s;
+            }
+            if started.elapsed() > Duration::from_secs(10) {
+                let _ = self.child.kill();
+                panic!("no exit within 10 s of SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let mut stderr = String::new();
+        self.child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        (status, stderr)
+    }
+}
+
+impl Drop for Embedded {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn embedded_default_prints_ready_grpcurl_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let first = Embedded::start(dir.path(), port);
+
+    let token = first.value("session token:");
+    assert!(
+        token.len() >= 32 && token.chars().all(|c| c.is_ascii_alphanumeric()),
+        "token {token:?}"
+    );
+    let cookie = first.value("cookie header:");
+    let signed = cookie
+        .strip_prefix("better-auth.session_token=")
+        .unwrap_or_else(|| panic!("cookie header {cookie:?}"));
+    let (cookie_token, signature) = signed.split_once('.').expect("a signed cookie value");
+    assert_eq!(cookie_token, token);
+    // HMAC-SHA256, padded base64, URL-encoded as Better Auth sends it (…%3D).
+    assert!(signature.ends_with("%3D"), "signature {signature:?}");
+    let grpcurl: Vec<&String> = first
+        .lines
+        .iter()
+        .filter(|l| l.starts_with("grpcurl "))
+        .collect();
+    assert_eq!(grpcurl[0], &format!("grpcurl -plaintext {addr} list"));
+    assert!(
+        grpcurl[1].contains(&token)
+            && grpcurl[1].ends_with(&format!("{addr} auth.v1.AuthService/ValidateToken"))
+    );
+    assert!(
+        grpcurl[2].contains(&cookie)
+            && grpcurl[2].ends_with(&format!("{addr} auth.v1.AuthService/GetSession"))
+    );
+    assert!(first.value("demo user:").starts_with("demo@example.com"));
+
+    let sqlite = dir.path().join("better-auth-grpc.sqlite");
+    let secret_file = dir.path().join("better-auth-grpc.secret");
+    assert!(sqlite.is_file(), "no {}", sqlite.display());
+    let secret = std::fs::read_to_string(&secret_file).expect("the secret file exists");
+    assert!(
+        secret.trim().len() >= 32,
+        "secret of {} bytes",
+        secret.trim().len()
+    );
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&secret_file)
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600, "secret file mode {mode:o}");
+    }
+
+    let (status, stderr) = first.terminate();
+    assert!(
+        status.success(),
+        "SIGTERM should stop it cleanly: {status:?}\n{stderr}"
+    );
+    assert!(
+        !stderr.contains(&token),
+        "the log holds the session token: {stderr}"
+    );
+    assert!(
+        !stderr.contains(secret.trim()),
+        "the log holds the secret: {stderr}"
+    );
+
+    // A second start in the same directory keeps the secret, the user and the live session.
+    let second = Embedded::start(dir.path(), free_port());
+    assert_eq!(second.value("session token:"), token);
+    assert_eq!(second.value("cookie header:"), cookie);
+    assert_eq!(std::fs::read_to_string(&secret_file).unwrap(), secret);
+    drop(second);
+}
