@@ -4,18 +4,26 @@ use std::{net::SocketAddr, sync::Arc};
 use anyhow::Context;
 use tokio::net::TcpListener;
 
-use crate::auth::{session::SessionService, validate::Authenticator};
+use crate::auth::{
+    fresh_user::UserCheck,
+    issue::TokenService,
+    session::SessionService,
+    validate::{Authenticator, JwtCheck},
+};
 use crate::cli::{Cli, Command};
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::{Config, DatabaseConfig, DbKind};
 use crate::grpc::{server, service::AuthGrpc};
 use crate::store::{postgres, sqlite, SchemaState, Store, StoreError};
+use crate::token::{Issuer, JwkRows, KeySet, Verifier};
 
 /// Everything a server needs, built from a validated Config.
 pub struct App {
     pub config: Config,
     pub store: Arc<dyn Store>,
     pub auth: Authenticator,
+    /// JWT issuing; `None` when no issuer is configured or the jwks table is missing.
+    pub tokens: Option<TokenService>,
 }
 
 impl App {
@@ -23,17 +31,50 @@ impl App {
     /// (the embedded default creates its own in an empty file).
     pub async fn build(config: Config, clock: SharedClock) -> Result<Self, StoreError> {
         let store = open_store(&config).await?;
-        let sessions = SessionService::new(store.clone(), clock, config.session.clone());
-        let auth = Authenticator::new(config.credentials.clone(), config.secrets.clone(), sessions);
+        let sessions = SessionService::new(store.clone(), clock.clone(), config.session.clone());
+        let jwt = jwt_parts(&config, &store, &clock);
+        let check = jwt.as_ref().map(|(verifier, _)| JwtCheck {
+            verifier: verifier.clone(),
+            users: config
+                .jwt_check_user
+                .map(|ttl| UserCheck::new(store.clone(), ttl)),
+        });
+        let auth = Authenticator::new(
+            config.credentials.clone(),
+            config.secrets.clone(),
+            sessions,
+            check,
+            clock,
+        );
+        let tokens = jwt.map(|(_, issuer)| {
+            let audiences = config
+                .jwt
+                .as_ref()
+                .map(|j| j.audience.values().to_vec())
+                .unwrap_or_default();
+            TokenService::new(
+                auth.clone(),
+                store.clone(),
+                issuer,
+                config.jwt_max_lifetime,
+                audiences,
+            )
+        });
         Ok(Self {
             config,
             store,
             auth,
+            tokens,
         })
     }
 
     pub fn grpc(&self) -> AuthGrpc {
-        AuthGrpc::new(self.auth.clone(), self.config.database.timeout)
+        AuthGrpc::new(
+            self.auth.clone(),
+            self.tokens.clone(),
+            self.config.callers.clone(),
+            self.config.database.timeout,
+        )
     }
 
     pub async fn serve(
@@ -41,8 +82,36 @@ impl App {
         listener: TcpListener,
         shutdown: impl std::future::Future<Output = ()> + Send,
     ) -> Result<(), server::ServeError> {
-        server::serve(self.grpc(), self.store.clone(), listener, shutdown).await
+        let health = server::HealthSources {
+            store: self.store.clone(),
+            issuer: self.tokens.as_ref().map(|t| t.issuer().clone()),
+        };
+        server::serve(self.grpc(), health, listener, shutdown).await
     }
+}
+
+/// One key set shared by the verifier and the issuer, so keys the issuer creates verify at once.
+fn jwt_parts(
+    config: &Config,
+    store: &Arc<dyn Store>,
+    clock: &SharedClock,
+) -> Option<(Arc<Verifier>, Arc<Issuer>)> {
+    let settings = Arc::new(config.jwt.clone()?);
+    if !store.has_jwks() {
+        tracing::warn!("no jwks table (Better Auth's jwt plugin): JWTs are refused as UNSUPPORTED and IssueToken is off");
+        return None;
+    }
+    let rows = Arc::new(JwkRows::store(store.clone()));
+    let keys = Arc::new(KeySet::new(rows.clone(), &settings, clock.clone()));
+    let secrets = config.secrets.clone();
+    let verifier = Verifier::new(
+        keys.clone(),
+        settings.clone(),
+        secrets.clone(),
+        clock.clone(),
+    );
+    let issuer = Issuer::new(rows, settings, secrets, clock.clone()).with_key_set(keys);
+    Some((Arc::new(verifier), Arc::new(issuer)))
 }
 
 async fn open_store(c: &Config) -> Result<Arc<dyn Store>, StoreError> {

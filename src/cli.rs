@@ -157,6 +157,60 @@ pub struct SettingsArgs {
     #[arg(long, env = "BETTER_AUTH_GRPC_DB_TIMEOUT_MS", global = true)]
     pub db_timeout_ms: Option<u64>,
 
+    /// Alg of keys this service creates, and of jwks rows whose alg is NULL: EdDSA, ES256, ES512,
+    /// RS256, PS256 (jwks.keyPairConfig.alg) [default: EdDSA].
+    #[arg(long, env = "BETTER_AUTH_GRPC_JWT_ALG", global = true)]
+    pub jwt_alg: Option<String>,
+
+    /// JWT issuer (jwt.issuer) [default: the origin of BETTER_AUTH_URL].
+    #[arg(long, env = "BETTER_AUTH_GRPC_JWT_ISSUER", global = true)]
+    pub jwt_issuer: Option<String>,
+
+    /// JWT audience(s) (jwt.audience); several make an array as in Better Auth [default: the origin].
+    #[arg(
+        long,
+        env = "BETTER_AUTH_GRPC_JWT_AUDIENCE",
+        global = true,
+        value_delimiter = ','
+    )]
+    pub jwt_audience: Vec<String>,
+
+    /// Lifetime of issued JWTs in seconds (jwt.expirationTime) [default: 900].
+    #[arg(long, env = "BETTER_AUTH_GRPC_JWT_EXPIRATION", global = true)]
+    pub jwt_expiration: Option<u64>,
+
+    /// Longest lifetime an IssueToken request may ask for, in seconds [default: 3600].
+    #[arg(long, env = "BETTER_AUTH_GRPC_JWT_MAX_LIFETIME", global = true)]
+    pub jwt_max_lifetime: Option<u64>,
+
+    /// Clock skew allowed on exp/nbf, in seconds; Better Auth allows none [default: 0].
+    #[arg(long, env = "BETTER_AUTH_GRPC_JWT_LEEWAY", global = true)]
+    pub jwt_leeway: Option<u64>,
+
+    /// jwks.rotationInterval in seconds: keys this service creates expire after it [default: none].
+    #[arg(long, env = "BETTER_AUTH_GRPC_JWT_ROTATION_INTERVAL", global = true)]
+    pub jwt_rotation_interval: Option<u64>,
+
+    /// Store private keys this service creates unencrypted (jwks.disablePrivateKeyEncryption) [default: false].
+    #[arg(long, env = "BETTER_AUTH_GRPC_JWT_DISABLE_PRIVATE_KEY_ENCRYPTION", global = true, num_args = 0..=1, default_missing_value = "true")]
+    pub jwt_disable_private_key_encryption: Option<bool>,
+
+    /// Also accept HS256 JWTs signed with the Better Auth secret (apps minting their own) [default: false].
+    #[arg(long, env = "BETTER_AUTH_GRPC_JWT_HS256_SHARED_SECRET", global = true, num_args = 0..=1, default_missing_value = "true")]
+    pub jwt_hs256_shared_secret: Option<bool>,
+
+    /// Least time between two reloads of the jwks table caused by unknown kids, in ms [default: 5000].
+    #[arg(long, env = "BETTER_AUTH_GRPC_JWT_RELOAD_COOLDOWN_MS", global = true)]
+    pub jwt_reload_cooldown_ms: Option<u64>,
+
+    /// After a JWT verifies, check that its user still exists and is not banned (admin plugin) [default: false].
+    #[arg(long, env = "BETTER_AUTH_GRPC_JWT_CHECK_USER", global = true, num_args = 0..=1, default_missing_value = "true")]
+    pub jwt_check_user: Option<bool>,
+
+    /// How long a user looked up by --jwt-check-user is reused: the maximum staleness of that check, in ms [default: 5000].
+    #[arg(long, env = "BETTER_AUTH_GRPC_JWT_USER_CACHE_MS", global = true)]
+    pub jwt_user_cache_ms: Option<u64>,
+
     /// Log filter (tracing EnvFilter syntax) [default: info].
     #[arg(long, env = "BETTER_AUTH_GRPC_LOG", global = true)]
     pub log: Option<String>,

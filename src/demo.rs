@@ -7,6 +7,8 @@ use crate::app::App;
 use crate::auth::model::{random_id, Session, User};
 use crate::auth::{session::millis, signature};
 use crate::store::StoreError;
+use crate::token::IssueOptions;
+use secrecy::ExposeSecret;
 
 pub const DEMO_EMAIL: &str = "demo@example.com";
 
@@ -14,6 +16,10 @@ pub struct Demo {
     pub user: User,
     pub token: String,
     pub cookie_header: String,
+    /// The demo caller's API key, for IssueToken.
+    pub api_key: Option<String>,
+    /// A JWT issued at start-up, as IssueToken would (valid for the configured lifetime).
+    pub jwt: Option<String>,
 }
 
 /// Inserts the demo user the first time, and a new session whenever the last one is not live
@@ -62,11 +68,35 @@ pub async fn seed(app: &App) -> Result<Demo, StoreError> {
     };
     let cookie = signature::sign_cookie_value(&session.token, app.config.secrets.current());
     let cookie_header = format!("{}={cookie}", app.config.credentials.session_cookie);
+    let jwt = match &app.tokens {
+        Some(t) => Some(
+            t.issuer()
+                .issue(&user, IssueOptions::default())
+                .await
+                .map_err(token_err)?
+                .token,
+        ),
+        None => None,
+    };
+    let api_key = app
+        .config
+        .demo_api_key
+        .as_ref()
+        .map(|k| k.expose_secret().to_owned());
     Ok(Demo {
         user,
         token: session.token,
         cookie_header,
+        api_key,
+        jwt,
     })
+}
+
+fn token_err(e: crate::token::TokenError) -> StoreError {
+    match e {
+        crate::token::TokenError::Store(s) => s,
+        other => StoreError::Other(other.to_string()),
+    }
 }
 
 impl Demo {
@@ -74,7 +104,7 @@ impl Demo {
     pub fn banner(&self, addr: SocketAddr) -> String {
         let t = &self.token;
         let c = &self.cookie_header;
-        format!(
+        let mut out = format!(
             "\nbetter-auth-grpc: embedded default (SQLite file {file}, demo data; not for production)\n\
              demo user:      {email} (id {id})\n\
              session token:  {t}\n\
@@ -86,6 +116,15 @@ impl Demo {
             file = crate::config::DEFAULT_SQLITE_FILE,
             email = self.user.email,
             id = self.user.id,
-        )
+        );
+        if let (Some(key), Some(jwt)) = (&self.api_key, &self.jwt) {
+            let id = &self.user.id;
+            out.push_str(&format!(
+                "grpcurl -plaintext -H 'x-api-key: {key}' -d '{{\"session_token\":\"{t}\"}}' {addr} auth.v1.AuthService/IssueToken\n\
+                 grpcurl -plaintext -H 'x-api-key: {key}' -d '{{\"user_id\":\"{id}\"}}' {addr} auth.v1.AuthService/IssueToken\n\
+                 grpcurl -plaintext -d '{{\"token\":\"{jwt}\"}}' {addr} auth.v1.AuthService/ValidateToken\n"
+            ));
+        }
+        out
     }
 }

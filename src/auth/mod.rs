@@ -1,7 +1,10 @@
 //! The pure domain: credentials, signatures, sessions. No tonic, no sqlx.
+pub mod callers;
 pub mod cookie;
 pub mod credential;
 pub mod error;
+pub mod fresh_user;
+pub mod issue;
 pub mod model;
 pub mod reason;
 pub mod secret;

@@ -5,11 +5,14 @@ use std::sync::Arc;
 use super::{
     credential::{self, Credential, CredentialKind, CredentialRules},
     error::AuthError,
-    model::SessionAndUser,
+    fresh_user::UserCheck,
+    model::{SessionAndUser, User},
     reason::Reason,
     secret::Secrets,
     session::{SessionError, SessionService},
 };
+use crate::clock::SharedClock;
+use crate::token::{VerifiedJwt, Verifier, VerifyOptions};
 
 /// A credential that checked out.
 #[derive(Debug, Clone)]
@@ -18,6 +21,18 @@ pub enum Verified {
         kind: CredentialKind,
         found: SessionAndUser,
     },
+    Jwt {
+        jwt: VerifiedJwt,
+        /// The user row, when `--jwt-check-user` looked it up.
+        user: Option<User>,
+    },
+}
+
+/// JWT verification, when the deployment's issuer is known.
+#[derive(Clone)]
+pub struct JwtCheck {
+    pub verifier: Arc<Verifier>,
+    pub users: Option<UserCheck>,
 }
 
 #[derive(Clone)]
@@ -25,14 +40,24 @@ pub struct Authenticator {
     rules: CredentialRules,
     secrets: Arc<Secrets>,
     sessions: SessionService,
+    jwt: Option<JwtCheck>,
+    clock: SharedClock,
 }
 
 impl Authenticator {
-    pub fn new(rules: CredentialRules, secrets: Arc<Secrets>, sessions: SessionService) -> Self {
+    pub fn new(
+        rules: CredentialRules,
+        secrets: Arc<Secrets>,
+        sessions: SessionService,
+        jwt: Option<JwtCheck>,
+        clock: SharedClock,
+    ) -> Self {
         Self {
             rules,
             secrets,
             sessions,
+            jwt,
+            clock,
         }
     }
 
@@ -45,18 +70,56 @@ impl Authenticator {
     }
 
     /// ValidateToken: never writes.
-    pub async fn validate(&self, input: &str) -> Result<Verified, AuthError> {
+    pub async fn validate(
+        &self,
+        input: &str,
+        audience: Option<&str>,
+    ) -> Result<Verified, AuthError> {
         match self.parse(input)? {
             Credential::Session { token, kind, .. } => {
-                let found = self
-                    .sessions
-                    .validate(&token)
-                    .await
-                    .map_err(|e| lift(kind, e))?;
+                let found = self.validate_session(&token, kind).await?;
                 Ok(Verified::Session { kind, found })
             }
+            Credential::Jwt(jwt) => self.validate_jwt(&jwt, audience).await,
+        }
+    }
+
+    /// A live session for a session credential; JWTs are refused (they are not sessions).
+    pub async fn session_of(&self, input: &str) -> Result<SessionAndUser, AuthError> {
+        match self.parse(input)? {
+            Credential::Session { token, kind, .. } => self.validate_session(&token, kind).await,
             Credential::Jwt(_) => Err(AuthError::refused(CredentialKind::Jwt, Reason::Unsupported)),
         }
+    }
+
+    async fn validate_session(
+        &self,
+        token: &str,
+        kind: CredentialKind,
+    ) -> Result<SessionAndUser, AuthError> {
+        self.sessions
+            .validate(token)
+            .await
+            .map_err(|e| lift(kind, e))
+    }
+
+    async fn validate_jwt(
+        &self,
+        token: &str,
+        audience: Option<&str>,
+    ) -> Result<Verified, AuthError> {
+        let Some(check) = &self.jwt else {
+            return Err(AuthError::refused(CredentialKind::Jwt, Reason::Unsupported));
+        };
+        let jwt = check
+            .verifier
+            .verify(token, VerifyOptions { audience })
+            .await?;
+        let user = match &check.users {
+            Some(users) => Some(users.check(&jwt.sub, self.clock.now()).await?),
+            None => None,
+        };
+        Ok(Verified::Jwt { jwt, user })
     }
 
     /// GetSession: what Better Auth's get-session answers, with refresh and expiry deletion.

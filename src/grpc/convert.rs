@@ -47,6 +47,47 @@ pub fn user(u: &model::User) -> pb::User {
     }
 }
 
+/// Claims that describe the token, not the user.
+const REGISTERED: &[&str] = &["iat", "exp", "nbf", "iss", "aud", "sub", "jti"];
+const USER_FIELDS: &[&str] = &[
+    "id",
+    "name",
+    "email",
+    "emailVerified",
+    "image",
+    "createdAt",
+    "updatedAt",
+];
+
+/// The user a jwt-plugin token describes (its payload is the user object plus `sub`).
+pub fn user_from_claims(
+    sub: &str,
+    claims: &serde_json::Map<String, serde_json::Value>,
+) -> pb::User {
+    let text = |k: &str| claims.get(k).and_then(|v| v.as_str());
+    let time = |k: &str| {
+        text(k)
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| timestamp(&t.with_timezone(&Utc)))
+    };
+    let extra = claims
+        .iter()
+        .filter(|(k, _)| !REGISTERED.contains(&k.as_str()) && !USER_FIELDS.contains(&k.as_str()));
+    pb::User {
+        id: sub.to_owned(),
+        name: text("name").unwrap_or_default().to_owned(),
+        email: text("email").unwrap_or_default().to_owned(),
+        email_verified: claims
+            .get("emailVerified")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false),
+        image: text("image").map(String::from),
+        created_at: time("createdAt"),
+        updated_at: time("updatedAt"),
+        extra: Some(json_struct(extra)),
+    }
+}
+
 pub fn session(s: &model::Session) -> pb::Session {
     pb::Session {
         id: s.id.clone(),

@@ -9,8 +9,17 @@ use tonic_health::{server::HealthReporter, ServingStatus};
 use super::service::AuthGrpc;
 use crate::proto::{auth::v1::auth_service_server::AuthServiceServer, FILE_DESCRIPTOR_SET};
 use crate::store::Store;
+use crate::token::Issuer;
 
 pub const SERVICE_NAME: &str = "auth.v1.AuthService";
+/// Health of JWT issuing alone: NOT_SERVING while the signing key cannot be decrypted.
+pub const ISSUE_HEALTH_NAME: &str = "auth.v1.AuthService/IssueToken";
+
+/// What the health service watches.
+pub struct HealthSources {
+    pub store: Arc<dyn Store>,
+    pub issuer: Option<Arc<Issuer>>,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -23,14 +32,17 @@ pub enum ServeError {
 /// Serves until `shutdown` resolves, then lets in-flight calls finish.
 pub async fn serve(
     service: AuthGrpc,
-    store: Arc<dyn Store>,
+    health_sources: HealthSources,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
     let (reporter, health) = tonic_health::server::health_reporter();
     let reflection_v1 = reflection()?.build_v1()?;
     let reflection_v1alpha = reflection()?.build_v1alpha()?;
-    let watcher = tokio::spawn(watch_database(store, reporter));
+    let watcher = tokio::spawn(watch_database(health_sources.store, reporter.clone()));
+    let issuing = health_sources
+        .issuer
+        .map(|i| tokio::spawn(watch_issuer(i, reporter)));
     let result = Server::builder()
         .add_service(health)
         .add_service(reflection_v1)
@@ -39,6 +51,9 @@ pub async fn serve(
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
         .await;
     watcher.abort();
+    if let Some(i) = issuing {
+        i.abort();
+    }
     Ok(result?)
 }
 
@@ -70,5 +85,34 @@ async fn watch_database(store: Arc<dyn Store>, reporter: HealthReporter) {
         }
         // One cheap query a second: health follows an outage within about a second.
         tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// Issuing needs a decryptable signing key: a wrong or rotated secret shows as NOT_SERVING
+/// here (and FAILED_PRECONDITION on IssueToken) instead of failing silently.
+async fn watch_issuer(issuer: Arc<Issuer>, reporter: HealthReporter) {
+    let mut last = None;
+    loop {
+        let probe = tokio::time::timeout(Duration::from_secs(2), issuer.probe()).await;
+        let ok = match probe {
+            Ok(Ok(_)) => true,
+            Ok(Err(e)) => {
+                if last != Some(false) {
+                    tracing::error!(error = %e, "JWT issuing unavailable: health NOT_SERVING");
+                }
+                false
+            }
+            Err(_) => false,
+        };
+        if last != Some(ok) {
+            let status = if ok {
+                ServingStatus::Serving
+            } else {
+                ServingStatus::NotServing
+            };
+            reporter.set_service_status(ISSUE_HEALTH_NAME, status).await;
+            last = Some(ok);
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
     }
 }

@@ -1,11 +1,13 @@
 //! Thin handlers: read the request, ask the domain, convert the answer.
 use std::{future::Future, time::Duration};
 
-use tonic::{Request, Response, Status};
+use tonic::{Code, Request, Response, Status};
 
 use super::{convert, status};
 use crate::auth::{
+    callers::{Caller, Callers},
     error::AuthError,
+    issue::{IssueRequest, Subject, TokenService},
     validate::{Authenticator, Verified},
 };
 use crate::proto::auth::v1::{self as pb, auth_service_server::AuthService};
@@ -13,13 +15,43 @@ use crate::store::StoreError;
 
 pub struct AuthGrpc {
     auth: Authenticator,
+    tokens: Option<TokenService>,
+    callers: Callers,
     /// Upper bound for the database work of one call.
     db_timeout: Duration,
 }
 
 impl AuthGrpc {
-    pub fn new(auth: Authenticator, db_timeout: Duration) -> Self {
-        Self { auth, db_timeout }
+    pub fn new(
+        auth: Authenticator,
+        tokens: Option<TokenService>,
+        callers: Callers,
+        db_timeout: Duration,
+    ) -> Self {
+        Self {
+            auth,
+            tokens,
+            callers,
+            db_timeout,
+        }
+    }
+
+    /// The calling service, by its `x-api-key` metadata.
+    fn caller(&self, metadata: &tonic::metadata::MetadataMap) -> Result<&Caller, Status> {
+        let key = metadata
+            .get("x-api-key")
+            .and_then(|v| v.to_str().ok())
+            .filter(|k| !k.is_empty())
+            .ok_or_else(|| {
+                status::with_reason(
+                    Code::Unauthenticated,
+                    "IssueToken needs an x-api-key metadata entry",
+                    "API_KEY_MISSING",
+                )
+            })?;
+        self.callers.authenticate(key).ok_or_else(|| {
+            status::with_reason(Code::Unauthenticated, "unknown API key", "API_KEY_UNKNOWN")
+        })
     }
 
     /// A database that hangs answers UNAVAILABLE instead of holding the caller: the work is
@@ -63,7 +95,11 @@ impl AuthService for AuthGrpc {
     ) -> Result<Response<pb::ValidateTokenResponse>, Status> {
         let deadline = caller_deadline(request.metadata());
         let req = request.into_inner();
-        let reply = match self.bounded(deadline, self.auth.validate(&req.token)).await {
+        let audience = Some(req.audience.as_str()).filter(|a| !a.is_empty());
+        let reply = match self
+            .bounded(deadline, self.auth.validate(&req.token, audience))
+            .await
+        {
             Ok(v) => valid(v),
             Err(AuthError::Refused { kind, reason }) => {
                 tracing::debug!(%reason, ?kind, "credential refused");
@@ -82,11 +118,47 @@ impl AuthService for AuthGrpc {
 
     async fn issue_token(
         &self,
-        _request: Request<pb::IssueTokenRequest>,
+        request: Request<pb::IssueTokenRequest>,
     ) -> Result<Response<pb::IssueTokenResponse>, Status> {
-        Err(Status::unimplemented(
-            "IssueToken is not implemented yet in this release: JWT issuing arrives with the jwt plugin support",
-        ))
+        let caller = self.caller(request.metadata())?;
+        let tokens = self.tokens.as_ref().ok_or_else(|| {
+            status::with_reason(
+                Code::FailedPrecondition,
+                "JWT issuing is off: set BETTER_AUTH_URL (or --jwt-issuer) and enable Better Auth's jwt plugin (jwks table)",
+                "NOT_CONFIGURED",
+            )
+        })?;
+        let deadline = caller_deadline(request.metadata());
+        let req = request.into_inner();
+        let subject = match req.subject {
+            Some(pb::issue_token_request::Subject::SessionToken(t)) => Subject::Session(t),
+            Some(pb::issue_token_request::Subject::UserId(id)) => Subject::UserId(id),
+            None => {
+                return Err(status::with_reason(
+                    Code::InvalidArgument,
+                    "set session_token or user_id",
+                    "SUBJECT_MISSING",
+                ))
+            }
+        };
+        let issue = IssueRequest {
+            caller,
+            subject,
+            audience: Some(req.audience).filter(|a| !a.is_empty()),
+            lifetime: req
+                .lifetime_seconds
+                .map(|s| Duration::from_secs(u64::from(s))),
+        };
+        let issued = self
+            .bounded(deadline, tokens.issue(issue))
+            .await
+            .map_err(|e| status::auth(&e))?;
+        tracing::debug!(caller = %caller.name, kid = %issued.kid, "issued a JWT");
+        Ok(Response::new(pb::IssueTokenResponse {
+            token: issued.token,
+            kid: issued.kid,
+            expires_at: Some(convert::timestamp(&issued.expires_at)),
+        }))
     }
 
     async fn get_session(
@@ -117,6 +189,20 @@ fn valid(v: Verified) -> pb::ValidateTokenResponse {
             user: Some(convert::user(&found.user)),
             expires_at: Some(convert::timestamp(&found.session.expires_at)),
             session: Some(convert::session(&found.session)),
+            ..Default::default()
+        },
+        Verified::Jwt { jwt, user } => pb::ValidateTokenResponse {
+            valid: true,
+            kind: pb::CredentialKind::Jwt as i32,
+            user: Some(match &user {
+                Some(u) => convert::user(u),
+                None => convert::user_from_claims(&jwt.sub, &jwt.claims),
+            }),
+            expires_at: Some(prost_types::Timestamp {
+                seconds: jwt.exp,
+                nanos: 0,
+            }),
+            claims: Some(convert::json_struct(jwt.claims.iter())),
             ..Default::default()
         },
     }

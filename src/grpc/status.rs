@@ -4,6 +4,7 @@ use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::auth::{error::AuthError, reason::Reason};
 use crate::store::StoreError;
+use crate::token::TokenError;
 
 pub const DOMAIN: &str = "better-auth-grpc";
 
@@ -45,5 +46,31 @@ pub fn auth(e: &AuthError) -> Status {
     match e {
         AuthError::Refused { reason, .. } => refused(*reason),
         AuthError::Store(s) => store(s),
+        AuthError::BadRequest(m) => with_reason(Code::InvalidArgument, m.clone(), "BAD_REQUEST"),
+        AuthError::Denied(m) => with_reason(Code::PermissionDenied, m.clone(), "PERMISSION_DENIED"),
+        AuthError::NotConfigured(m) => {
+            with_reason(Code::FailedPrecondition, m.clone(), "NOT_CONFIGURED")
+        }
+        AuthError::Token(t) => token(t),
+    }
+}
+
+fn token(e: &TokenError) -> Status {
+    match e {
+        TokenError::KeyDecrypt { .. }
+        | TokenError::BadKey { .. }
+        | TokenError::UnsupportedAlg(_) => {
+            tracing::error!(error = %e, "JWT key unusable");
+            with_reason(Code::FailedPrecondition, e.to_string(), "JWT_KEY_UNUSABLE")
+        }
+        TokenError::Store(s) => store(s),
+        TokenError::Refused(r) => refused(*r),
+        TokenError::AudienceNotAllowed(_) => {
+            with_reason(Code::InvalidArgument, e.to_string(), "BAD_REQUEST")
+        }
+        TokenError::Internal(_) => {
+            tracing::error!(error = %e, "internal token error");
+            with_reason(Code::Internal, "internal error", "INTERNAL")
+        }
     }
 }

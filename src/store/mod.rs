@@ -59,6 +59,8 @@ pub trait Store: Send + Sync + 'static {
     async fn find_user(&self, id: &str) -> Result<Option<User>, StoreError>;
     async fn list_jwks(&self) -> Result<Vec<JwkRow>, StoreError>;
     async fn insert_jwk(&self, row: &JwkRow) -> Result<(), StoreError>;
+    /// Whether the jwt plugin's `jwks` table exists (JWT features need it).
+    fn has_jwks(&self) -> bool;
     /// Cheap liveness probe for health reporting.
     async fn ping(&self) -> Result<(), StoreError>;
 

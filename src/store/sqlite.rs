@@ -280,6 +280,10 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    fn has_jwks(&self) -> bool {
+        self.jwks.is_some()
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1")
             .execute(&self.pool)

@@ -110,7 +110,7 @@ impl Issuer {
     fn audience(&self, narrowed: Option<String>) -> Result<serde_json::Value, TokenError> {
         match narrowed {
             None => Ok(self.settings.audience.to_json()),
-            Some(a) if self.settings.audience.contains(&a) => Ok(Audience::One(a).to_json()),
+            Some(a) if self.settings.may_narrow_to(&a) => Ok(Audience::One(a).to_json()),
             Some(a) => Err(TokenError::AudienceNotAllowed(a)),
         }
     }

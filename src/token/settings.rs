@@ -39,6 +39,9 @@ pub struct JwtSettings {
     pub issuer: String,
     /// `aud` of issued tokens; verification accepts a token whose `aud` contains any of these.
     pub audience: Audience,
+    /// Audiences a request may narrow to besides `audience` (e.g. the ones IssueToken callers
+    /// are allowed to ask for); never put into a token unless asked for.
+    pub extra_audiences: Vec<String>,
     /// `jwks.keyPairConfig.alg`: the alg of new keys, and of rows whose `alg` is NULL.
     pub alg: Alg,
     /// `jwt.expirationTime` (Better Auth default 15 minutes).
@@ -61,6 +64,11 @@ pub struct JwtSettings {
 }
 
 impl JwtSettings {
+    /// Whether a request may narrow the audience to `aud`.
+    pub fn may_narrow_to(&self, aud: &str) -> bool {
+        self.audience.contains(aud) || self.extra_audiences.iter().any(|a| a == aud)
+    }
+
     pub const DEFAULT_MAX_TOKEN_BYTES: usize = 8 * 1024;
 
     /// Better Auth's defaults for a deployment whose base URL has this origin
@@ -70,6 +78,7 @@ impl JwtSettings {
         Self {
             issuer: origin.clone(),
             audience: Audience::One(origin),
+            extra_audiences: Vec::new(),
             alg: Alg::EdDSA,
             lifetime: Duration::from_secs(15 * 60),
             leeway: Duration::ZERO,

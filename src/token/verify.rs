@@ -111,7 +111,7 @@ impl Verifier {
     fn audiences(&self, opts: VerifyOptions<'_>) -> Result<Vec<String>, TokenError> {
         match opts.audience {
             None => Ok(self.settings.audience.values().to_vec()),
-            Some(a) if self.settings.audience.contains(a) => Ok(vec![a.to_owned()]),
+            Some(a) if self.settings.may_narrow_to(a) => Ok(vec![a.to_owned()]),
             Some(a) => Err(TokenError::AudienceNotAllowed(a.to_owned())),
         }
     }

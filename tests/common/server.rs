@@ -5,7 +5,7 @@ use better_auth_grpc::{
     app::{self, App},
     cli::SettingsArgs,
     clock::{FixedClock, SharedClock},
-    config::{Config, FileConfig},
+    config::Config,
     proto::auth::v1::auth_service_client::AuthServiceClient,
     store::Store,
 };
@@ -31,9 +31,9 @@ pub fn settings(database_url: &str, secret: &str) -> SettingsArgs {
     }
 }
 
+/// The config the binary would build: flags over the TOML file named by `args.config`.
 pub fn config(args: &SettingsArgs) -> Config {
-    Config::build(args, FileConfig::default(), std::path::Path::new("."))
-        .expect("valid test config")
+    Config::load(args).expect("valid test config")
 }
 
 /// Creates Better Auth's schema with this service's own `migrate`.

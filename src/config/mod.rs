@@ -15,9 +15,12 @@ use crate::auth::{credential::CredentialRules, secret::Secrets, session::Session
 use crate::cli::SettingsArgs;
 use crate::store::schema::SchemaNames;
 
+mod jwt;
+
 /// The embedded default's files, in the working directory.
 pub const DEFAULT_SQLITE_FILE: &str = "better-auth-grpc.sqlite";
 pub const DEFAULT_SECRET_FILE: &str = "better-auth-grpc.secret";
+pub const DEFAULT_API_KEY_FILE: &str = "better-auth-grpc.api-key";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
 
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +68,22 @@ pub struct FileConfig {
     db_max_connections: Option<u32>,
     db_timeout_ms: Option<u64>,
     log: Option<String>,
+    jwt_alg: Option<String>,
+    jwt_issuer: Option<String>,
+    #[serde(default)]
+    jwt_audience: Vec<String>,
+    jwt_expiration: Option<u64>,
+    jwt_max_lifetime: Option<u64>,
+    jwt_leeway: Option<u64>,
+    jwt_rotation_interval: Option<u64>,
+    jwt_disable_private_key_encryption: Option<bool>,
+    jwt_hs256_shared_secret: Option<bool>,
+    jwt_reload_cooldown_ms: Option<u64>,
+    jwt_check_user: Option<bool>,
+    jwt_user_cache_ms: Option<u64>,
+    /// IssueToken callers: `[[callers]]` tables (file only).
+    #[serde(default)]
+    callers: Vec<jwt::CallerEntry>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,6 +115,15 @@ pub struct Config {
     pub names: SchemaNames,
     pub boolean_fields: Vec<String>,
     pub log: String,
+    /// JWT validation and issuing; `None` when no issuer is known (no BETTER_AUTH_URL).
+    pub jwt: Option<crate::token::JwtSettings>,
+    /// `--jwt-check-user`: how long a looked-up user is reused (its maximum staleness).
+    pub jwt_check_user: Option<Duration>,
+    /// Longest lifetime an IssueToken request may ask for.
+    pub jwt_max_lifetime: Duration,
+    pub callers: crate::auth::callers::Callers,
+    /// The embedded default's demo caller key (printed in its banner), when no callers are configured.
+    pub demo_api_key: Option<secrecy::SecretString>,
 }
 
 impl Config {
@@ -138,6 +166,7 @@ impl Config {
     }
 
     pub fn build(a: &SettingsArgs, mut f: FileConfig, workdir: &Path) -> Result<Self, ConfigError> {
+        let fj = jwt::take(&mut f);
         let database_url = a
             .database_url
             .clone()
@@ -218,8 +247,20 @@ impl Config {
             .parse()
             .map_err(|e| bad("listen_addr", format!("{listen:?} is not host:port ({e})")))?;
         let log = a.log.clone().or(f.log).unwrap_or_else(|| "info".into());
+        let jwt = jwt::build(
+            a,
+            fj,
+            base_origin.as_deref(),
+            embedded_default,
+            credentials.max_token_bytes,
+        )?;
         // Last, so a bad setting elsewhere never leaves an embedded-default secret file behind.
         let secrets = secrets(a, f_versioned, f_secret, f_auth, embedded_default, workdir)?;
+        let mut callers = jwt.callers;
+        let demo_api_key = match embedded_default && callers.is_empty() {
+            true => Some(demo_caller(&mut callers, workdir)?),
+            false => None,
+        };
         Ok(Self {
             listen_addr,
             database,
@@ -231,6 +272,11 @@ impl Config {
             names,
             boolean_fields,
             log,
+            jwt: jwt.settings,
+            jwt_check_user: jwt.check_user,
+            jwt_max_lifetime: jwt.max_lifetime,
+            callers,
+            demo_api_key,
         })
     }
 }
@@ -334,6 +380,28 @@ fn embedded_secret(path: &PathBuf) -> Result<String, ConfigError> {
     write_private(path, &s)
         .map_err(|e| bad("secret", format!("cannot write {}: {e}", path.display())))?;
     Ok(s)
+}
+
+/// The embedded default lets one demo caller use IssueToken, with a key kept beside its database.
+fn demo_caller(
+    callers: &mut crate::auth::callers::Callers,
+    workdir: &Path,
+) -> Result<secrecy::SecretString, ConfigError> {
+    use crate::auth::callers::{key_sha256_hex, Caller};
+    let path = workdir.join(DEFAULT_API_KEY_FILE);
+    let key = match std::fs::read_to_string(&path) {
+        Ok(k) => k.trim().to_owned(),
+        Err(_) => {
+            let k = crate::auth::model::random_id(40);
+            write_private(&path, &k)
+                .map_err(|e| bad("callers", format!("cannot write {}: {e}", path.display())))?;
+            k
+        }
+    };
+    let caller = Caller::new("demo".into(), &key_sha256_hex(&key), true, vec![])
+        .map_err(|e| bad("callers", e.to_string()))?;
+    *callers = crate::auth::callers::Callers::new(vec![caller]);
+    Ok(secrecy::SecretString::from(key))
 }
 
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
