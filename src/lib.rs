@@ -9,6 +9,16 @@ pub mod grpc;
 pub mod store;
 pub mod token;
 
+/// The generated client, for Rust services calling this one:
+/// `better_auth_grpc::client::AuthServiceClient::connect("http://127.0.0.1:50051")`.
+pub mod client {
+    pub use crate::proto::auth::v1::{
+        auth_service_client::AuthServiceClient, issue_token_request::Subject, CredentialKind,
+        GetSessionRequest, GetSessionResponse, IssueTokenRequest, IssueTokenResponse, Reason,
+        Session, User, ValidateTokenRequest, ValidateTokenResponse,
+    };
+}
+
 pub mod proto {
     pub mod auth {
         pub mod v1 {

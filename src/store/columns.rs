@@ -191,6 +191,31 @@ impl TableLayout {
     }
 }
 
+/// The three layouts a store reads, from introspected columns (`jwks` is optional: without the
+/// jwt plugin's table only JWT features are off).
+pub struct Layouts {
+    pub user: TableLayout,
+    pub session: TableLayout,
+    pub jwks: Option<TableLayout>,
+}
+
+impl Layouts {
+    pub fn build(
+        names: &SchemaNames,
+        booleans: &[String],
+        [user, session, jwks]: [Vec<Column>; 3],
+    ) -> Result<Self, StoreError> {
+        Ok(Self {
+            user: TableLayout::build(Table::User, names, user, booleans)?,
+            session: TableLayout::build(Table::Session, names, session, booleans)?,
+            jwks: match jwks.is_empty() {
+                true => None,
+                false => Some(TableLayout::build(Table::Jwks, names, jwks, booleans)?),
+            },
+        })
+    }
+}
+
 fn is_boolean(table: Table, key: &str, extra: &[String]) -> bool {
     KNOWN_BOOLEAN_FIELDS.contains(&(table, key))
         || extra

@@ -8,7 +8,7 @@ use sqlx::{
     Row,
 };
 
-use super::columns::{Column, ColumnKind, DbValue, TableLayout};
+use super::columns::{Column, ColumnKind, DbValue, Layouts, TableLayout};
 use super::schema::{SchemaNames, Table};
 use super::{map_sqlx, SchemaState, SessionRow, Store, StoreError};
 use crate::auth::model::{JwkRow, Session, User};
@@ -62,23 +62,14 @@ impl PgStore {
         names: &SchemaNames,
         booleans: &[String],
     ) -> Result<Self, StoreError> {
-        let user = TableLayout::build(
-            Table::User,
-            names,
-            columns(&pool, &names.table(Table::User)).await?,
-            booleans,
-        )?;
-        let session = TableLayout::build(
-            Table::Session,
-            names,
-            columns(&pool, &names.table(Table::Session)).await?,
-            booleans,
-        )?;
-        let jwks_cols = columns(&pool, &names.table(Table::Jwks)).await?;
-        let jwks = match jwks_cols.is_empty() {
-            true => None,
-            false => Some(TableLayout::build(Table::Jwks, names, jwks_cols, booleans)?),
-        };
+        let user = columns(&pool, &names.table(Table::User)).await?;
+        let session = columns(&pool, &names.table(Table::Session)).await?;
+        let jwks = columns(&pool, &names.table(Table::Jwks)).await?;
+        let Layouts {
+            user,
+            session,
+            jwks,
+        } = Layouts::build(names, booleans, [user, session, jwks])?;
         let q = Queries::build(&user, &session, jwks.as_ref());
         Ok(Self {
             pool,
