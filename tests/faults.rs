@@ -5,14 +5,11 @@ mod common;
 
 use std::{
     future::Future,
-    sync::Arc,
     time::{Duration, Instant},
 };
 
 use better_auth_grpc::{
-    app::App,
     auth::model::{random_id, Session, User},
-    clock::SystemClock,
     proto::auth::v1::{GetSessionRequest, ValidateTokenRequest},
 };
 use chrono::{DateTime, TimeDelta, Utc};
@@ -269,7 +266,7 @@ async fn database_outage_answers_unavailable_and_recovers() {
 }
 
 #[tokio::test]
-async fn start_up_with_the_database_down_fails_fast() {
+async fn starts_with_the_database_down_and_serves_once_it_is_back() {
     let cluster = PrivateCluster::start().await;
     let url = cluster.fresh_database().await;
     server::migrate(&url).await;
@@ -277,28 +274,27 @@ async fn start_up_with_the_database_down_fails_fast() {
 
     let mut args = server::settings(&url, SECRET);
     args.db_timeout_ms = Some(DB_TIMEOUT.as_millis() as u64);
-    let config = server::config(&args);
-    let started = Instant::now();
-    let built = tokio::time::timeout(
-        Duration::from_secs(10),
-        App::build(config.clone(), Arc::new(SystemClock)),
-    )
-    .await
-    .expect("App::build must not hang while the database is down");
-    let took = started.elapsed();
-    let e = built
-        .err()
-        .expect("App::build fails while the database is down (it reads the schema)");
-    eprintln!("faults: App::build with the database down failed after {took:?}: {e}");
-    assert!(
-        matches!(e, better_auth_grpc::store::StoreError::Unavailable(_)),
-        "{e:?}"
-    );
-    assert!(took <= DB_TIMEOUT + MARGIN, "took {took:?}");
-
-    // The same configuration starts once the database is back.
-    cluster.start_again().await;
-    App::build(config, Arc::new(SystemClock))
+    let (s, took) = timed("start-up", TestServer::start(args)).await;
+    eprintln!("faults: started with the database down in {took:?}");
+    let channel = tonic::transport::Endpoint::from_shared(s.channel_url())
+        .unwrap()
+        .connect()
         .await
-        .expect("builds with the database up");
+        .unwrap();
+    let mut health_client = HealthClient::new(channel);
+    wait_health(&mut health_client, ServingStatus::NotServing).await;
+    let (r, took) = timed(
+        "ValidateToken",
+        validate(&s, "some-session-token-00000000000000"),
+    )
+    .await;
+    assert_unavailable("ValidateToken before the database is up", r, took);
+
+    cluster.start_again().await;
+    let back = wait_health(&mut health_client, ServingStatus::Serving).await;
+    eprintln!("faults: SERVING {back:?} after the database came up");
+    let (user_id, token) = seed(&s).await;
+    let (r, _) = timed("ValidateToken", validate(&s, &token)).await;
+    assert_eq!(r.expect("works once the database is up"), (true, user_id));
+    s.stop().await;
 }

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use crate::auth::model::{JwkRow, Session, User};
 
 pub mod columns;
+pub mod lazy;
 pub mod postgres;
 pub mod schema;
 pub mod sqlite;
