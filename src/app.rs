@@ -86,7 +86,14 @@ impl App {
             store: self.store.clone(),
             issuer: self.tokens.as_ref().map(|t| t.issuer().clone()),
         };
-        server::serve(self.grpc(), health, listener, shutdown).await
+        server::serve(
+            self.grpc(),
+            health,
+            listener,
+            &self.config.transport,
+            shutdown,
+        )
+        .await
     }
 }
 
@@ -114,16 +121,23 @@ fn jwt_parts(
     Some((Arc::new(verifier), Arc::new(issuer)))
 }
 
+/// PostgreSQL that cannot be reached at start-up does not stop the service: it starts with a
+/// store that opens (and checks the schema) on the first call after the database is back.
+/// A schema problem found at start-up still stops it, with a message naming what is missing.
 async fn open_store(c: &Config) -> Result<Arc<dyn Store>, StoreError> {
-    let db = &c.database;
-    match db.kind {
-        DbKind::Postgres => {
-            let pool = postgres::pool(&pg_settings(db))?;
-            Ok(Arc::new(
-                postgres::PgStore::open(pool, &c.names, &c.boolean_fields).await?,
-            ))
-        }
+    match c.database.kind {
+        DbKind::Postgres => match open_postgres(c.clone()).await {
+            Err(StoreError::Unavailable(e)) => {
+                tracing::warn!(error = %e, "database unreachable at start-up: health NOT_SERVING until it is back");
+                let config = c.clone();
+                Ok(Arc::new(crate::store::lazy::LazyStore::new(Box::new(
+                    move || Box::pin(open_postgres(config.clone())),
+                ))))
+            }
+            other => other,
+        },
         DbKind::Sqlite => {
+            let db = &c.database;
             let pool = sqlite::pool(&sqlite_settings(db, c.embedded_default))?;
             if c.embedded_default && sqlite::schema_state(&pool).await?.present.is_empty() {
                 sqlite::migrate(&pool).await?;
@@ -133,6 +147,13 @@ async fn open_store(c: &Config) -> Result<Arc<dyn Store>, StoreError> {
             ))
         }
     }
+}
+
+async fn open_postgres(c: Config) -> Result<Arc<dyn Store>, StoreError> {
+    let pool = postgres::pool(&pg_settings(&c.database))?;
+    Ok(Arc::new(
+        postgres::PgStore::open(pool, &c.names, &c.boolean_fields).await?,
+    ))
 }
 
 fn pg_settings(db: &DatabaseConfig) -> postgres::PgSettings {
@@ -194,15 +215,14 @@ pub async fn main(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate => {
             let database = Config::load_database(&cli.settings)?;
             let outcome = migrate(&database).await.context("migrate")?;
-            println!(
-                "{}",
-                match outcome {
-                    MigrateOutcome::Created =>
-                        "created Better Auth's schema (user, session, account, verification, jwks)",
-                    MigrateOutcome::AlreadyPresent =>
-                        "Better Auth's schema is already present; nothing to do",
+            say(match outcome {
+                MigrateOutcome::Created => {
+                    "created Better Auth's schema (user, session, account, verification, jwks)"
                 }
-            );
+                MigrateOutcome::AlreadyPresent => {
+                    "Better Auth's schema is already present; nothing to do"
+                }
+            });
             Ok(())
         }
         Command::Serve => {
@@ -227,18 +247,36 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         let demo = crate::demo::seed(&app)
             .await
             .context("seeding the demo user")?;
-        println!("{}", demo.banner(addr));
+        say(&demo.banner(addr));
     }
-    tracing::info!(%addr, "serving gRPC (auth.v1.AuthService, grpc.health.v1, reflection)");
+    let tls = match &app.config.transport.tls {
+        None => "off",
+        Some(t) if t.mutual => "mutual",
+        Some(_) => "on",
+    };
+    tracing::info!(
+        %addr,
+        tls,
+        "serving gRPC (auth.v1.AuthService, grpc.health.v1, reflection)"
+    );
     app.serve(listener, shutdown).await?;
     tracing::info!("stopped");
     Ok(())
 }
 
+/// Prints to stdout; a reader that went away (a closed pipe) must not take the service down.
+fn say(text: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout(), "{text}");
+}
+
 fn init_logging(filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Colours only for a terminal: logs written to files or collectors stay plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let _ = tracing_subscriber::fmt()
+        .with_ansi(ansi)
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .try_init();

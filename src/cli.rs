@@ -211,6 +211,36 @@ pub struct SettingsArgs {
     #[arg(long, env = "BETTER_AUTH_GRPC_JWT_USER_CACHE_MS", global = true)]
     pub jwt_user_cache_ms: Option<u64>,
 
+    /// Largest request message accepted, in bytes; a larger one is refused unread with
+    /// RESOURCE_EXHAUSTED [default: 65536].
+    #[arg(long, env = "BETTER_AUTH_GRPC_MAX_MESSAGE_BYTES", global = true)]
+    pub max_message_bytes: Option<usize>,
+
+    /// AuthService calls served at once over all connections; beyond it calls are refused at once
+    /// with RESOURCE_EXHAUSTED instead of queueing [default: 256].
+    #[arg(long, env = "BETTER_AUTH_GRPC_MAX_CONCURRENT_REQUESTS", global = true)]
+    pub max_concurrent_requests: Option<usize>,
+
+    /// Deadline of a call whose caller sends no grpc-timeout, and cap of one it sends, in ms [default: 5000].
+    #[arg(long, env = "BETTER_AUTH_GRPC_REQUEST_TIMEOUT_MS", global = true)]
+    pub request_timeout_ms: Option<u64>,
+
+    /// On SIGTERM, how long in-flight calls may finish before the process exits anyway, in ms [default: 10000].
+    #[arg(long, env = "BETTER_AUTH_GRPC_DRAIN_TIMEOUT_MS", global = true)]
+    pub drain_timeout_ms: Option<u64>,
+
+    /// PEM certificate chain: serve gRPC over TLS (with --tls-key) [default: plaintext].
+    #[arg(long, env = "BETTER_AUTH_GRPC_TLS_CERT", global = true)]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "BETTER_AUTH_GRPC_TLS_KEY", global = true)]
+    pub tls_key: Option<PathBuf>,
+
+    /// PEM CA certificate(s): mutual TLS, clients must present a certificate it signed.
+    #[arg(long, env = "BETTER_AUTH_GRPC_TLS_CLIENT_CA", global = true)]
+    pub tls_client_ca: Option<PathBuf>,
+
     /// Log filter (tracing EnvFilter syntax) [default: info].
     #[arg(long, env = "BETTER_AUTH_GRPC_LOG", global = true)]
     pub log: Option<String>,

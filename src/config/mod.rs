@@ -16,6 +16,7 @@ use crate::cli::SettingsArgs;
 use crate::store::schema::SchemaNames;
 
 mod jwt;
+pub mod transport;
 
 /// The embedded default's files, in the working directory.
 pub const DEFAULT_SQLITE_FILE: &str = "better-auth-grpc.sqlite";
@@ -81,6 +82,13 @@ pub struct FileConfig {
     jwt_reload_cooldown_ms: Option<u64>,
     jwt_check_user: Option<bool>,
     jwt_user_cache_ms: Option<u64>,
+    max_message_bytes: Option<usize>,
+    max_concurrent_requests: Option<usize>,
+    request_timeout_ms: Option<u64>,
+    drain_timeout_ms: Option<u64>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    tls_client_ca: Option<PathBuf>,
     /// IssueToken callers: `[[callers]]` tables (file only).
     #[serde(default)]
     callers: Vec<jwt::CallerEntry>,
@@ -124,6 +132,8 @@ pub struct Config {
     pub callers: crate::auth::callers::Callers,
     /// The embedded default's demo caller key (printed in its banner), when no callers are configured.
     pub demo_api_key: Option<secrecy::SecretString>,
+    /// Message and concurrency limits, deadlines, drain, TLS.
+    pub transport: transport::TransportConfig,
 }
 
 impl Config {
@@ -167,6 +177,7 @@ impl Config {
 
     pub fn build(a: &SettingsArgs, mut f: FileConfig, workdir: &Path) -> Result<Self, ConfigError> {
         let fj = jwt::take(&mut f);
+        let ft = transport::take(&mut f);
         let database_url = a
             .database_url
             .clone()
@@ -247,6 +258,7 @@ impl Config {
             .parse()
             .map_err(|e| bad("listen_addr", format!("{listen:?} is not host:port ({e})")))?;
         let log = a.log.clone().or(f.log).unwrap_or_else(|| "info".into());
+        let transport = transport::build(a, ft, credentials.max_token_bytes)?;
         let jwt = jwt::build(
             a,
             fj,
@@ -277,6 +289,7 @@ impl Config {
             jwt_max_lifetime: jwt.max_lifetime,
             callers,
             demo_api_key,
+            transport,
         })
     }
 }

@@ -149,7 +149,7 @@ pub fn describe(r: Reason) -> &'static str {
             "no session has this token (never issued, signed out or revoked)"
         }
         Reason::SessionExpired => "the session has expired",
-        Reason::UserNotFound => "the session's user no longer exists",
+        Reason::UserNotFound => "the user does not exist (deleted, or an unknown id)",
         Reason::Empty => "the token is empty",
         Reason::TooLarge => "the token is longer than max_token_bytes",
         Reason::NoSessionCookie => "the Cookie header has no session cookie of this deployment",

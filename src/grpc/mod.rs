@@ -1,5 +1,7 @@
 //! Transport: tonic handlers, proto conversions, the status mapping and the server assembly.
 pub mod convert;
+pub mod health;
+pub mod limits;
 pub mod server;
 pub mod service;
 pub mod status;

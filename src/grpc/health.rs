@@ -1,0 +1,187 @@
+//! `grpc.health.v1.Health`: follows the database and JWT issuing, turns NOT_SERVING when the
+//! server starts draining, and then ends every Watch stream so none can hold the drain.
+use std::{pin::Pin, sync::Arc, time::Duration};
+
+use futures::{Stream, StreamExt};
+use tokio::{sync::watch, task::JoinHandle};
+use tonic::{Request, Response, Status};
+use tonic_health::{
+    pb::{health_server::Health, HealthCheckRequest, HealthCheckResponse},
+    server::{HealthReporter, HealthService},
+    ServingStatus,
+};
+
+use crate::store::Store;
+use crate::token::Issuer;
+
+pub const SERVICE_NAME: &str = "auth.v1.AuthService";
+/// Health of JWT issuing alone: NOT_SERVING while the signing key cannot be decrypted.
+pub const ISSUE_HEALTH_NAME: &str = "auth.v1.AuthService/IssueToken";
+
+/// What the health service watches.
+pub struct HealthSources {
+    pub store: Arc<dyn Store>,
+    pub issuer: Option<Arc<Issuer>>,
+}
+
+/// The statuses and the tasks that keep them current, until [`HealthState::drain`].
+pub struct HealthState {
+    reporter: HealthReporter,
+    watchers: Vec<JoinHandle<()>>,
+    issuing: bool,
+    draining: watch::Sender<bool>,
+}
+
+impl HealthState {
+    /// Starts watching; returns the state and the service to serve.
+    pub fn start(sources: HealthSources) -> (Self, DrainingHealth) {
+        let reporter = HealthReporter::new();
+        let (draining, draining_rx) = watch::channel(false);
+        let mut watchers = vec![tokio::spawn(watch_database(
+            sources.store,
+            reporter.clone(),
+        ))];
+        let issuing = sources.issuer.is_some();
+        if let Some(issuer) = sources.issuer {
+            watchers.push(tokio::spawn(watch_issuer(issuer, reporter.clone())));
+        }
+        let service = DrainingHealth {
+            inner: HealthService::from_health_reporter(reporter.clone()),
+            draining: draining_rx,
+        };
+        let state = Self {
+            reporter,
+            watchers,
+            issuing,
+            draining,
+        };
+        (state, service)
+    }
+
+    /// NOT_SERVING for good: the watchers are stopped first (so none can turn an entry back to
+    /// SERVING), then every entry is marked, then Watch streams send it and end.
+    pub async fn drain(&mut self) {
+        for w in self.watchers.drain(..) {
+            w.abort();
+            let _ = w.await;
+        }
+        let mut names = vec!["", SERVICE_NAME];
+        if self.issuing {
+            names.push(ISSUE_HEALTH_NAME);
+        }
+        for name in names {
+            self.reporter
+                .set_service_status(name, ServingStatus::NotServing)
+                .await;
+        }
+        let _ = self.draining.send(true);
+    }
+}
+
+impl Drop for HealthState {
+    fn drop(&mut self) {
+        for w in &self.watchers {
+            w.abort();
+        }
+    }
+}
+
+/// tonic-health's service, whose Watch streams end (after a last NOT_SERVING) once the server
+/// drains: a health-checking client would otherwise hold its connection, and so the drain, open.
+pub struct DrainingHealth {
+    inner: HealthService,
+    draining: watch::Receiver<bool>,
+}
+
+type WatchStream = Pin<Box<dyn Stream<Item = Result<HealthCheckResponse, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl Health for DrainingHealth {
+    async fn check(
+        &self,
+        request: Request<HealthCheckRequest>,
+    ) -> Result<Response<HealthCheckResponse>, Status> {
+        self.inner.check(request).await
+    }
+
+    type WatchStream = WatchStream;
+
+    async fn watch(
+        &self,
+        request: Request<HealthCheckRequest>,
+    ) -> Result<Response<Self::WatchStream>, Status> {
+        let statuses = self.inner.watch(request).await?.into_inner();
+        let mut draining = self.draining.clone();
+        let drained = async move {
+            let _ = draining.wait_for(|d| *d).await;
+        };
+        let last = futures::stream::once(async {
+            Ok(HealthCheckResponse {
+                status: ServingStatus::NotServing as i32,
+            })
+        });
+        // The last NOT_SERVING is sent only if the stream has not just sent it.
+        let mut sent = None;
+        let stream = statuses.take_until(drained).chain(last).filter(move |r| {
+            let status = r.as_ref().ok().map(|r| r.status);
+            let repeated = status.is_some() && status == sent;
+            sent = status;
+            std::future::ready(!repeated)
+        });
+        Ok(Response::new(Box::pin(stream) as WatchStream))
+    }
+}
+
+/// Health follows the database: NOT_SERVING while it cannot be reached, SERVING once it can.
+async fn watch_database(store: Arc<dyn Store>, reporter: HealthReporter) {
+    let mut last = None;
+    loop {
+        let ok = tokio::time::timeout(Duration::from_secs(2), store.ping())
+            .await
+            .is_ok_and(|r| r.is_ok());
+        let status = if ok {
+            ServingStatus::Serving
+        } else {
+            ServingStatus::NotServing
+        };
+        if last != Some(ok) {
+            if !ok {
+                tracing::warn!("database unreachable: health NOT_SERVING");
+            }
+            reporter.set_service_status(SERVICE_NAME, status).await;
+            reporter.set_service_status("", status).await;
+            last = Some(ok);
+        }
+        // One cheap query a second: health follows an outage within about a second.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// Issuing needs a decryptable signing key: a wrong or rotated secret shows as NOT_SERVING
+/// here (and FAILED_PRECONDITION on IssueToken) instead of failing silently.
+async fn watch_issuer(issuer: Arc<Issuer>, reporter: HealthReporter) {
+    let mut last = None;
+    loop {
+        let probe = tokio::time::timeout(Duration::from_secs(2), issuer.probe()).await;
+        let ok = match probe {
+            Ok(Ok(_)) => true,
+            Ok(Err(e)) => {
+                if last != Some(false) {
+                    tracing::error!(error = %e, "JWT issuing unavailable: health NOT_SERVING");
+                }
+                false
+            }
+            Err(_) => false,
+        };
+        if last != Some(ok) {
+            let status = if ok {
+                ServingStatus::Serving
+            } else {
+                ServingStatus::NotServing
+            };
+            reporter.set_service_status(ISSUE_HEALTH_NAME, status).await;
+            last = Some(ok);
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}
