@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-#[derive(Debug, Parser)]
+#[derive(Parser)]
 #[command(
     name = "better-auth-grpc",
     version,
@@ -34,7 +34,8 @@ pub enum Command {
     Migrate,
 }
 
-#[derive(Debug, Args, Default, Clone)]
+// No Debug: it holds secrets and the database URL as given.
+#[derive(Args, Default, Clone)]
 pub struct SettingsArgs {
     /// TOML file with any of the settings below.
     #[arg(long, env = "BETTER_AUTH_GRPC_CONFIG", global = true)]

@@ -39,7 +39,8 @@ fn bad(setting: &'static str, message: impl Into<String>) -> ConfigError {
 }
 
 /// The TOML file: the flag names with `_` for `-`.
-#[derive(Debug, Default, Deserialize)]
+// No Debug: it holds secrets and the database URL as written in the file.
+#[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
     database_url: Option<String>,
@@ -100,13 +101,38 @@ pub enum DbKind {
     Sqlite,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct DatabaseConfig {
     pub url: String,
     pub kind: DbKind,
     pub pg_schema: Option<String>,
     pub max_connections: u32,
     pub timeout: Duration,
+}
+
+// The URL may carry a password: Debug shows it without.
+impl std::fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field("url", &redact_url(&self.url))
+            .field("kind", &self.kind)
+            .field("pg_schema", &self.pg_schema)
+            .field("max_connections", &self.max_connections)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+/// `scheme://user:***@host/db`: the password never reaches logs or debug output.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        Ok(u) => u.to_string(),
+        Err(_) => "[unparsable URL]".into(),
+    }
 }
 
 #[derive(Debug, Clone)]

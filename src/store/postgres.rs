@@ -15,7 +15,7 @@ use crate::auth::model::{JwkRow, Session, User};
 
 pub const MIGRATION: &str = include_str!("../../migrations/postgres/0001_better_auth.sql");
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PgSettings {
     pub url: String,
     /// Schema holding Better Auth's tables (`search_path`); None = the server's default.

@@ -15,7 +15,7 @@ use crate::auth::model::{JwkRow, Session, User};
 
 pub const MIGRATION: &str = include_str!("../../migrations/sqlite/0001_better_auth.sql");
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SqliteSettings {
     pub url: String,
     /// Create the file when missing (the embedded default); otherwise it must exist.

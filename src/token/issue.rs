@@ -32,13 +32,26 @@ pub struct IssueOptions {
     pub now: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct IssuedJwt {
     pub token: String,
     pub kid: String,
     pub alg: Alg,
     pub issued_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+}
+
+// The token is a bearer credential: Debug shows everything but it.
+impl std::fmt::Debug for IssuedJwt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedJwt")
+            .field("token", &"[redacted]")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .field("issued_at", &self.issued_at)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
 }
 
 pub struct Issuer {
