@@ -108,7 +108,8 @@ where
 fn cap_deadline(headers: &mut HeaderMap, limit: Duration) {
     let within = headers
         .get("grpc-timeout")
-        .and_then(grpc_timeout)
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_grpc_timeout)
         .is_some_and(|d| d <= limit);
     if within {
         return;
@@ -120,8 +121,7 @@ fn cap_deadline(headers: &mut HeaderMap, limit: Duration) {
 }
 
 /// A `grpc-timeout` value: at most 8 digits and a unit (gRPC over HTTP/2).
-fn grpc_timeout(v: &HeaderValue) -> Option<Duration> {
-    let v = v.to_str().ok()?;
+pub(crate) fn parse_grpc_timeout(v: &str) -> Option<Duration> {
     let (digits, unit) = v.split_at(v.len().checked_sub(1)?);
     if digits.is_empty() || digits.len() > 8 {
         return None;

@@ -73,18 +73,7 @@ impl AuthGrpc {
 /// The caller's `grpc-timeout`, less a margin so our UNAVAILABLE reaches it before its deadline.
 fn caller_deadline(metadata: &tonic::metadata::MetadataMap) -> Option<Duration> {
     let v = metadata.get("grpc-timeout")?.to_str().ok()?;
-    let (digits, unit) = v.split_at(v.len().checked_sub(1)?);
-    let n: u64 = digits.parse().ok()?;
-    let d = match unit {
-        "H" => Duration::from_secs(n.saturating_mul(3600)),
-        "M" => Duration::from_secs(n.saturating_mul(60)),
-        "S" => Duration::from_secs(n),
-        "m" => Duration::from_millis(n),
-        "u" => Duration::from_micros(n),
-        "n" => Duration::from_nanos(n),
-        _ => return None,
-    };
-    Some(d.mul_f64(0.9))
+    super::limits::parse_grpc_timeout(v).map(|d| d.mul_f64(0.9))
 }
 
 #[tonic::async_trait]
