@@ -142,6 +142,16 @@ pub struct SettingsArgs {
     #[arg(long, env = "BETTER_AUTH_GRPC_READ_ONLY", global = true, num_args = 0..=1, default_missing_value = "true")]
     pub read_only: Option<bool>,
 
+    /// Opt-in cache of ValidateToken's session lookups: a found session is reused for this long,
+    /// so a signed-out session may still be answered valid for up to this long (its maximum
+    /// staleness; expiry is never stale). GetSession never uses it. 0 = off [default: 0, max 300000].
+    #[arg(long, env = "BETTER_AUTH_GRPC_SESSION_CACHE_MS", global = true)]
+    pub session_cache_ms: Option<u64>,
+
+    /// Most sessions the session cache holds [default: 10000].
+    #[arg(long, env = "BETTER_AUTH_GRPC_SESSION_CACHE_ENTRIES", global = true)]
+    pub session_cache_entries: Option<u64>,
+
     /// Like bearer({ requireSignature: true }): refuse raw session tokens [default: false].
     #[arg(long, env = "BETTER_AUTH_GRPC_REQUIRE_SIGNATURE", global = true, num_args = 0..=1, default_missing_value = "true")]
     pub require_signature: Option<bool>,
@@ -199,6 +209,16 @@ pub struct SettingsArgs {
     /// Also accept HS256 JWTs signed with the Better Auth secret (apps minting their own) [default: false].
     #[arg(long, env = "BETTER_AUTH_GRPC_JWT_HS256_SHARED_SECRET", global = true, num_args = 0..=1, default_missing_value = "true")]
     pub jwt_hs256_shared_secret: Option<bool>,
+
+    /// Verified JWTs remembered by SHA-256 of the token, so a repeated token skips the signature
+    /// check; entries end at the token's exp and are dropped when the jwks keys change. 0 = off
+    /// [default: 10000].
+    #[arg(
+        long,
+        env = "BETTER_AUTH_GRPC_JWT_VERIFIED_CACHE_ENTRIES",
+        global = true
+    )]
+    pub jwt_verified_cache_entries: Option<u64>,
 
     /// Least time between two reloads of the jwks table caused by unknown kids, in ms [default: 5000].
     #[arg(long, env = "BETTER_AUTH_GRPC_JWT_RELOAD_COOLDOWN_MS", global = true)]

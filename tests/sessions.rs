@@ -458,6 +458,58 @@ async fn dont_remember_sessions_are_not_refreshed(db: Db) {
     server.stop().await;
 }
 
+/// `--session-cache-ms`: a signed-out session stays valid for at most the stated staleness
+/// (measured on the injected clock), expiry is never stale, GetSession bypasses and clears it.
+async fn session_cache_staleness_is_bounded(db: Db) {
+    common::server::migrate(&db.url).await;
+    let file = "postgres-eddsa.json";
+    let v = vectors::load(file);
+    let clock = FixedClock::at(vectors::generated_at(&v));
+    let mut args = common::server::settings(&db.url, vectors::secret(file));
+    args.session_cache_ms = Some(2000);
+    let s = TestServer::start_at(args, &clock).await;
+    let u = &v["users"][0];
+    s.store
+        .insert_user(&vectors::user(vectors::row(&u["db"], "user")))
+        .await
+        .unwrap();
+    let mut rows = Vec::new();
+    for i in 0..3 {
+        // Three sessions of the vector's user (a user signed in on three devices).
+        let mut row = vectors::session(vectors::row(&u["db"], "session"));
+        row.id = format!("{}{i}", &row.id[1..]);
+        row.token = format!("{}{i}", &row.token[1..]);
+        s.store.insert_session(&row).await.unwrap();
+        rows.push(row);
+    }
+    let (a, b, c) = (&rows[0].token, &rows[1].token, &rows[2].token);
+
+    // Signed out after a check: valid until the entry is 2 s old, then refused.
+    assert!(validate(&s, a).await.valid);
+    s.store.delete_session(a).await.unwrap();
+    clock.advance(TimeDelta::milliseconds(1999));
+    assert!(
+        validate(&s, a).await.valid,
+        "cached answer expected within the staleness"
+    );
+    clock.advance(TimeDelta::milliseconds(1));
+    assert_eq!(validate(&s, a).await.reason(), Reason::SessionNotFound);
+
+    // Expiry is judged on every hit, even with the row still present.
+    assert!(validate(&s, b).await.valid);
+    clock.set(rows[1].expires_at + TimeDelta::milliseconds(1));
+    assert_eq!(validate(&s, b).await.reason(), Reason::SessionExpired);
+    clock.set(vectors::generated_at(&v));
+
+    // GetSession reads the database and drops the cached entry.
+    assert!(validate(&s, c).await.valid);
+    s.store.delete_session(c).await.unwrap();
+    let e = get_session(&s, c).await.unwrap_err();
+    assert_eq!(error_reason(&e), "SESSION_NOT_FOUND");
+    assert_eq!(validate(&s, c).await.reason(), Reason::SessionNotFound);
+    s.stop().await;
+}
+
 macro_rules! suite {
     ($engine:ident) => {
         mod $engine {
@@ -486,6 +538,10 @@ macro_rules! suite {
             #[tokio::test]
             async fn dont_remember_sessions_are_not_refreshed() {
                 super::dont_remember_sessions_are_not_refreshed(Db::$engine().await).await
+            }
+            #[tokio::test]
+            async fn the_session_cache_staleness_is_bounded() {
+                super::session_cache_staleness_is_bounded(Db::$engine().await).await
             }
         }
     };

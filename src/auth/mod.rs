@@ -9,5 +9,6 @@ pub mod model;
 pub mod reason;
 pub mod secret;
 pub mod session;
+pub mod session_cache;
 pub mod signature;
 pub mod validate;

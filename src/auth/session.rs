@@ -1,10 +1,14 @@
 //! Session lookup with Better Auth's rules (COMPAT.md §3.1): strict expiry, deletion of an
 //! expired row and the sliding refresh, the last two only in get-session and never when read-only.
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::{model::SessionAndUser, reason::Reason};
+use super::{
+    model::SessionAndUser,
+    reason::Reason,
+    session_cache::{Lookup, SessionCache},
+};
 use crate::{clock::SharedClock, store::Store, store::StoreError};
 
 #[derive(Debug, Clone)]
@@ -17,6 +21,10 @@ pub struct SessionPolicy {
     pub disable_refresh: bool,
     /// Never write: no refresh, no deletion of expired rows (read replicas).
     pub read_only: bool,
+    /// ValidateToken's opt-in positive cache: how long a found session is reused (its
+    /// maximum staleness after sign-out); zero turns it off.
+    pub cache_ttl: Duration,
+    pub cache_entries: u64,
 }
 
 impl Default for SessionPolicy {
@@ -26,6 +34,8 @@ impl Default for SessionPolicy {
             update_age: TimeDelta::seconds(86_400),
             disable_refresh: false,
             read_only: false,
+            cache_ttl: Duration::ZERO,
+            cache_entries: 10_000,
         }
     }
 }
@@ -43,20 +53,34 @@ pub struct SessionService {
     store: Arc<dyn Store>,
     clock: SharedClock,
     policy: SessionPolicy,
+    cache: Option<SessionCache>,
 }
 
 impl SessionService {
     pub fn new(store: Arc<dyn Store>, clock: SharedClock, policy: SessionPolicy) -> Self {
+        let cache = SessionCache::new(policy.cache_ttl, policy.cache_entries);
         Self {
             store,
             clock,
             policy,
+            cache,
         }
     }
 
-    /// Read-only check: the live session and its user, or why not. Never writes.
+    /// Read-only check: the live session and its user, or why not. Never writes. With the
+    /// session cache on, a session found within its staleness is not looked up again.
     pub async fn validate(&self, token: &str) -> Result<SessionAndUser, SessionError> {
-        let (found, _) = self.lookup(token).await?;
+        let Some(cache) = &self.cache else {
+            return Ok(self.lookup(token).await?.0);
+        };
+        let key = SessionCache::key(token);
+        match cache.get(&key, millis(self.clock.now())) {
+            Lookup::Hit(found) => return Ok(*found),
+            Lookup::Expired => return Err(SessionError::NoSession(Reason::SessionExpired)),
+            Lookup::Miss => {}
+        }
+        let (found, now) = self.lookup(token).await?;
+        cache.insert(key, &found, now);
         Ok(found)
     }
 
@@ -66,6 +90,9 @@ impl SessionService {
         token: &str,
         no_refresh: bool,
     ) -> Result<SessionAndUser, SessionError> {
+        if let Some(cache) = &self.cache {
+            cache.forget(&SessionCache::key(token));
+        }
         let (mut found, now) = match self.lookup(token).await {
             Err(SessionError::NoSession(Reason::SessionExpired)) if !self.policy.read_only => {
                 self.store.delete_session(token).await?;

@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{bad, ConfigError, FileConfig};
+use super::{bad, bounded, ConfigError, FileConfig};
 use crate::auth::callers::{Caller, Callers};
 use crate::cli::SettingsArgs;
 use crate::token::{Alg, Audience, JwtSettings};
@@ -36,6 +36,7 @@ pub struct FileJwt {
     rotation_interval: Option<u64>,
     disable_encryption: Option<bool>,
     hs256: Option<bool>,
+    verified_cache_entries: Option<u64>,
     reload_cooldown_ms: Option<u64>,
     check_user: Option<bool>,
     user_cache_ms: Option<u64>,
@@ -53,6 +54,7 @@ pub fn take(f: &mut FileConfig) -> FileJwt {
         rotation_interval: f.jwt_rotation_interval.take(),
         disable_encryption: f.jwt_disable_private_key_encryption.take(),
         hs256: f.jwt_hs256_shared_secret.take(),
+        verified_cache_entries: f.jwt_verified_cache_entries.take(),
         reload_cooldown_ms: f.jwt_reload_cooldown_ms.take(),
         check_user: f.jwt_check_user.take(),
         user_cache_ms: f.jwt_user_cache_ms.take(),
@@ -118,6 +120,12 @@ pub fn build(
             .or(f.reload_cooldown_ms)
             .unwrap_or(5000),
     );
+    let verified_cache_entries = bounded(
+        "jwt_verified_cache_entries",
+        a.jwt_verified_cache_entries.or(f.verified_cache_entries),
+        JwtSettings::DEFAULT_VERIFIED_CACHE_ENTRIES,
+        10_000_000,
+    )?;
     let check_user = a.jwt_check_user.or(f.check_user).unwrap_or(false);
     let cache = Duration::from_millis(a.jwt_user_cache_ms.or(f.user_cache_ms).unwrap_or(5000));
     let issuer = a
@@ -151,6 +159,7 @@ pub fn build(
             .or(f.disable_encryption)
             .unwrap_or(false);
         s.allow_hs256_shared_secret = a.jwt_hs256_shared_secret.or(f.hs256).unwrap_or(false);
+        s.verified_cache_entries = verified_cache_entries;
         s
     });
     Ok(JwtPart {

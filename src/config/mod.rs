@@ -65,6 +65,8 @@ pub struct FileConfig {
     session_update_age: Option<i64>,
     disable_session_refresh: Option<bool>,
     read_only: Option<bool>,
+    session_cache_ms: Option<u64>,
+    session_cache_entries: Option<u64>,
     require_signature: Option<bool>,
     max_token_bytes: Option<usize>,
     db_max_connections: Option<u32>,
@@ -80,6 +82,7 @@ pub struct FileConfig {
     jwt_rotation_interval: Option<u64>,
     jwt_disable_private_key_encryption: Option<bool>,
     jwt_hs256_shared_secret: Option<bool>,
+    jwt_verified_cache_entries: Option<u64>,
     jwt_reload_cooldown_ms: Option<u64>,
     jwt_check_user: Option<bool>,
     jwt_user_cache_ms: Option<u64>,
@@ -265,6 +268,18 @@ impl Config {
                 .or(f.disable_session_refresh)
                 .unwrap_or(false),
             read_only: a.read_only.or(f.read_only).unwrap_or(false),
+            cache_ttl: Duration::from_millis(bounded(
+                "session_cache_ms",
+                a.session_cache_ms.or(f.session_cache_ms),
+                0,
+                300_000,
+            )?),
+            cache_entries: bounded(
+                "session_cache_entries",
+                a.session_cache_entries.or(f.session_cache_entries),
+                10_000,
+                10_000_000,
+            )?,
         };
         let names = names(a, f.tables, f.columns, f.snake_case, f.plural)?;
         let boolean_fields = fields(
@@ -317,6 +332,20 @@ impl Config {
             demo_api_key,
             transport,
         })
+    }
+}
+
+/// An optional number with a default and an upper bound.
+fn bounded(
+    setting: &'static str,
+    v: Option<u64>,
+    default: u64,
+    max: u64,
+) -> Result<u64, ConfigError> {
+    let n = v.unwrap_or(default);
+    match n <= max {
+        true => Ok(n),
+        false => Err(bad(setting, format!("must be at most {max}"))),
     }
 }
 

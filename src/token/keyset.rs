@@ -35,6 +35,11 @@ pub struct KeySet {
     generation: AtomicU64,
     /// When the last reload caused by an unknown kid started.
     last_miss_reload: Mutex<Option<DateTime<Utc>>>,
+    /// Bumped only when a reload changes the usable keys (ids or public keys): caches of
+    /// verified tokens tag entries with it, so a removed or replaced key drops them.
+    epoch: AtomicU64,
+    /// The sorted (kid, public key) pairs of the loaded keys, to tell a change from a reread.
+    fingerprint: Mutex<Vec<(String, String)>>,
     /// Why the last reload failed, while it stays failed: a miss in the cool-down then
     /// reports the database as unavailable instead of calling a good kid unknown.
     last_failure: Mutex<Option<String>>,
@@ -52,6 +57,8 @@ impl KeySet {
             reloading: tokio::sync::Mutex::new(()),
             generation: AtomicU64::new(0),
             last_miss_reload: Mutex::new(None),
+            epoch: AtomicU64::new(0),
+            fingerprint: Mutex::new(Vec::new()),
             last_failure: Mutex::new(None),
         }
     }
@@ -106,6 +113,11 @@ impl KeySet {
             .clone()
     }
 
+    /// Changes whenever the usable keys change (see `epoch` field).
+    pub fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Acquire)
+    }
+
     pub fn len(&self) -> usize {
         self.snapshot().len()
     }
@@ -146,9 +158,18 @@ impl KeySet {
     /// Reads all rows and swaps the map in one step. Called with the flight lock held.
     async fn load(&self) -> Result<usize, TokenError> {
         let result = self.rows.list().await.map(|rows| {
-            let keys: HashMap<_, _> = rows.iter().filter_map(|r| self.parse(r)).collect();
+            let usable: Vec<_> = rows
+                .iter()
+                .filter_map(|r| Some((r, self.parse(r)?)))
+                .collect();
+            let changed = self.note_fingerprint(usable.iter().map(|(r, _)| *r));
+            let keys: HashMap<_, _> = usable.into_iter().map(|(_, k)| k).collect();
             let n = keys.len();
             *self.keys.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(keys);
+            // After the swap: whoever reads the new epoch verifies with the new keys.
+            if changed {
+                self.epoch.fetch_add(1, Ordering::AcqRel);
+            }
             n
         });
         *self.last_failure.lock().unwrap_or_else(|p| p.into_inner()) = result
@@ -158,6 +179,17 @@ impl KeySet {
         // After the swap: a waiter that sees the new generation also sees the new keys.
         self.generation.fetch_add(1, Ordering::AcqRel);
         result
+    }
+
+    /// Records the usable rows; true if they differ from the last load's.
+    fn note_fingerprint<'r>(&self, rows: impl Iterator<Item = &'r JwkRow>) -> bool {
+        let mut now: Vec<(String, String)> =
+            rows.map(|r| (r.id.clone(), r.public_key.clone())).collect();
+        now.sort_unstable();
+        let mut last = self.fingerprint.lock().unwrap_or_else(|p| p.into_inner());
+        let changed = *last != now;
+        *last = now;
+        changed
     }
 
     /// A row that cannot be used is logged and left out; its tokens are then "unknown key".

@@ -18,6 +18,7 @@ mod rows;
 mod select;
 mod settings;
 mod signing_key;
+mod verified_cache;
 mod verify;
 mod verifying_key;
 

@@ -57,6 +57,16 @@ impl JwkRows {
     }
 }
 
+#[cfg(test)]
+impl JwkRows {
+    /// Deletes a row of an in-memory list (an operator removing a compromised key).
+    pub(crate) fn remove(&self, id: &str) {
+        if let Source::Memory(rows) = &self.0 {
+            lock(rows).retain(|r| r.id != id);
+        }
+    }
+}
+
 // A poisoned lock only means another thread panicked mid-push; the Vec is still valid.
 fn lock(rows: &Mutex<Vec<JwkRow>>) -> std::sync::MutexGuard<'_, Vec<JwkRow>> {
     rows.lock().unwrap_or_else(|p| p.into_inner())

@@ -61,6 +61,9 @@ pub struct JwtSettings {
     pub allow_hs256_shared_secret: bool,
     /// `jwks.keyPairConfig.modulusLength` for new RSA keys (jose default 2048).
     pub rsa_modulus_bits: usize,
+    /// How many verified tokens are remembered (by hash) so a repeated token skips the
+    /// signature check; 0 turns the cache off.
+    pub verified_cache_entries: u64,
 }
 
 impl JwtSettings {
@@ -70,6 +73,7 @@ impl JwtSettings {
     }
 
     pub const DEFAULT_MAX_TOKEN_BYTES: usize = 8 * 1024;
+    pub const DEFAULT_VERIFIED_CACHE_ENTRIES: u64 = 10_000;
 
     /// Better Auth's defaults for a deployment whose base URL has this origin
     /// (`https://host[:port]`, no path, no trailing slash).
@@ -88,6 +92,7 @@ impl JwtSettings {
             encrypt_private_keys: true,
             allow_hs256_shared_secret: false,
             rsa_modulus_bits: 2048,
+            verified_cache_entries: Self::DEFAULT_VERIFIED_CACHE_ENTRIES,
         }
     }
 }

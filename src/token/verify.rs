@@ -11,6 +11,7 @@ use super::claims::{self, ClaimRules};
 use super::error::TokenError;
 use super::keyset::KeySet;
 use super::settings::JwtSettings;
+use super::verified_cache::VerifiedCache;
 use super::verifying_key::{verify_hs256, VerifyingKey};
 use crate::auth::reason::Reason;
 use crate::auth::secret::Secrets;
@@ -44,6 +45,8 @@ pub struct Verifier {
     settings: Arc<JwtSettings>,
     secrets: Arc<Secrets>,
     clock: SharedClock,
+    /// `None` when `JwtSettings::verified_cache_entries` is 0.
+    pub(super) cache: Option<VerifiedCache>,
 }
 
 /// The three segments, each already decoded from canonical base64url.
@@ -66,15 +69,46 @@ impl Verifier {
         secrets: Arc<Secrets>,
         clock: SharedClock,
     ) -> Self {
+        let cache = VerifiedCache::new(settings.verified_cache_entries);
         Self {
             keys,
             settings,
             secrets,
             clock,
+            cache,
         }
     }
 
+    /// Verifies `token`, answering from the cache of verified tokens when it holds this one.
     pub async fn verify(
+        &self,
+        token: &str,
+        opts: VerifyOptions<'_>,
+    ) -> Result<VerifiedJwt, TokenError> {
+        let Some(cache) = self
+            .cache
+            .as_ref()
+            .filter(|_| token.len() <= self.settings.max_token_bytes)
+        else {
+            return self.verify_fully(token, opts).await;
+        };
+        let key = VerifiedCache::key(token, opts.audience);
+        // Read before verifying: a key-set change during the check leaves a stale tag, so a miss.
+        let epoch = self.keys.epoch();
+        let (now, leeway) = (self.clock.now().timestamp(), self.leeway_secs());
+        if let Some(hit) = cache.get(&key, epoch, now, leeway) {
+            return Ok(hit);
+        }
+        let jwt = self.verify_fully(token, opts).await?;
+        cache.insert(key, &jwt, epoch);
+        Ok(jwt)
+    }
+
+    fn leeway_secs(&self) -> i64 {
+        i64::try_from(self.settings.leeway.as_secs()).unwrap_or(i64::MAX / 2)
+    }
+
+    async fn verify_fully(
         &self,
         token: &str,
         opts: VerifyOptions<'_>,
@@ -90,7 +124,7 @@ impl Verifier {
         let claims = json_object(&parts.payload)?;
         let rules = ClaimRules {
             now: self.clock.now().timestamp(),
-            leeway: i64::try_from(self.settings.leeway.as_secs()).unwrap_or(i64::MAX / 2),
+            leeway: self.leeway_secs(),
             issuer: &self.settings.issuer,
             audiences: &audiences,
         };

@@ -1,0 +1,85 @@
+//! The opt-in positive cache of ValidateToken's session lookups.
+//!
+//! A hit skips the database, so a session signed out (or a user deleted) is still answered
+//! valid until its entry is older than the stated maximum staleness: that is the price, and
+//! why it is off by default. Expiry is never stale: a hit past the session's `expiresAt` is
+//! refused like a miss would be. Only positive answers are kept, keyed by SHA-256 of the
+//! token (the token itself is never held).
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_lc_rs::digest;
+use chrono::{DateTime, TimeDelta, Utc};
+use moka::sync::Cache;
+
+use super::model::SessionAndUser;
+
+type Key = [u8; 32];
+
+struct Entry {
+    found: SessionAndUser,
+    checked_at: DateTime<Utc>,
+}
+
+#[derive(Clone)]
+pub struct SessionCache {
+    entries: Cache<Key, Arc<Entry>>,
+    max_staleness: TimeDelta,
+}
+
+pub enum Lookup {
+    Hit(Box<SessionAndUser>),
+    /// Its session has expired by the clock: refuse without asking the database.
+    Expired,
+    Miss,
+}
+
+impl SessionCache {
+    /// `None` when `max_staleness` is zero or `max_entries` is 0 (the cache is off).
+    pub fn new(max_staleness: Duration, max_entries: u64) -> Option<Self> {
+        let staleness = TimeDelta::from_std(max_staleness).ok()?;
+        (!max_staleness.is_zero() && max_entries > 0).then(|| Self {
+            entries: Cache::builder()
+                .max_capacity(max_entries)
+                .time_to_live(max_staleness)
+                .build(),
+            max_staleness: staleness,
+        })
+    }
+
+    pub fn key(token: &str) -> Key {
+        let mut key = [0u8; 32];
+        key.copy_from_slice(digest::digest(&digest::SHA256, token.as_bytes()).as_ref());
+        key
+    }
+
+    /// `now` is the injected clock at millisecond precision.
+    pub fn get(&self, key: &Key, now: DateTime<Utc>) -> Lookup {
+        let Some(e) = self.entries.get(key) else {
+            return Lookup::Miss;
+        };
+        if now - e.checked_at >= self.max_staleness {
+            self.entries.invalidate(key);
+            return Lookup::Miss;
+        }
+        // Strict, like Better Auth and the database path: equal to now is still valid.
+        if e.found.session.expires_at < now {
+            self.entries.invalidate(key);
+            return Lookup::Expired;
+        }
+        Lookup::Hit(Box::new(e.found.clone()))
+    }
+
+    pub fn insert(&self, key: Key, found: &SessionAndUser, checked_at: DateTime<Utc>) {
+        let entry = Entry {
+            found: found.clone(),
+            checked_at,
+        };
+        self.entries.insert(key, Arc::new(entry));
+    }
+
+    /// GetSession saw the row change (refreshed, expired, gone): drop what we remembered.
+    pub fn forget(&self, key: &Key) {
+        self.entries.invalidate(key);
+    }
+}
