@@ -15,7 +15,10 @@ use better_auth_grpc::{
     auth::model::{random_id, Session, User},
     cli::SettingsArgs,
     clock::SystemClock,
-    proto::auth::v1::{auth_service_client::AuthServiceClient, ValidateTokenRequest},
+    proto::auth::v1::{
+        auth_service_client::AuthServiceClient, issue_token_request::Subject, IssueTokenRequest,
+        ValidateTokenRequest,
+    },
     store::Store,
 };
 use chrono::{DateTime, TimeDelta, Utc};
@@ -697,9 +700,19 @@ struct TlsServer {
 
 impl TlsServer {
     async fn start(cert: &Path, key: &Path, client_ca: Option<&Path>) -> Self {
+        Self::start_with(cert, key, client_ca, |_| {}).await
+    }
+
+    async fn start_with(
+        cert: &Path,
+        key: &Path,
+        client_ca: Option<&Path>,
+        adjust: impl FnOnce(&mut SettingsArgs),
+    ) -> Self {
         let db = Db::sqlite().await;
         server::migrate(&db.url).await;
         let mut args: SettingsArgs = server::settings(&db.url, SECRET);
+        adjust(&mut args);
         args.tls_cert = Some(cert.into());
         args.tls_key = Some(key.into());
         args.tls_client_ca = client_ca.map(Into::into);
@@ -731,6 +744,13 @@ impl TlsServer {
 
     /// ValidateToken over a channel configured by `tls` (None: plaintext).
     async fn call(&self, tls: Option<ClientTlsConfig>) -> Result<bool, String> {
+        let channel = self.channel(tls).await?;
+        validate(&AuthServiceClient::new(channel), &self.token, None)
+            .await
+            .map_err(|s| format!("call: {s:?}"))
+    }
+
+    async fn channel(&self, tls: Option<ClientTlsConfig>) -> Result<Channel, String> {
         let scheme = if tls.is_some() { "https" } else { "http" };
         let mut endpoint = Endpoint::from_shared(format!("{scheme}://{}", self.addr))
             .unwrap()
@@ -739,13 +759,10 @@ impl TlsServer {
         if let Some(t) = tls {
             endpoint = endpoint.tls_config(t).map_err(|e| e.to_string())?;
         }
-        let channel = endpoint
+        endpoint
             .connect()
             .await
-            .map_err(|e| format!("connect: {e:?}"))?;
-        validate(&AuthServiceClient::new(channel), &self.token, None)
-            .await
-            .map_err(|s| format!("call: {s:?}"))
+            .map_err(|e| format!("connect: {e:?}"))
     }
 
     async fn stop(mut self) {
@@ -826,6 +843,114 @@ async fn mutual_tls_requires_a_client_certificate_signed_by_the_client_ca() {
     );
     eprintln!("transport: mTLS ok; without a client certificate: {no_cert:?}");
     server.stop().await;
+}
+
+/// IssueToken for the seeded session over `tls`, with an `x-api-key` when given.
+async fn issue_over(
+    server: &TlsServer,
+    tls: ClientTlsConfig,
+    api_key: Option<&str>,
+) -> Result<String, tonic::Status> {
+    let channel = server.channel(Some(tls)).await.expect("handshake");
+    let mut req = tonic::Request::new(IssueTokenRequest {
+        subject: Some(Subject::SessionToken(server.token.clone())),
+        ..Default::default()
+    });
+    if let Some(k) = api_key {
+        req.metadata_mut().insert("x-api-key", k.parse().unwrap());
+    }
+    let mut client = AuthServiceClient::new(channel);
+    client.issue_token(req).await.map(|r| r.into_inner().token)
+}
+
+#[tokio::test]
+async fn mutual_tls_callers_are_known_by_their_client_certificate() {
+    let pki = Pki::new();
+    let server_ca = Ca::new("test server CA");
+    let client_ca = Ca::new("test client CA");
+    let (cert, key) = server_ca.sign("localhost", true);
+    let callers = pki.write(
+        "callers.toml",
+        &format!(
+            "[[callers]]\nname = \"chat\"\nclient_cert_name = \"chat-backend\"\n\n             [[callers]]\nname = \"keyed\"\nkey_sha256 = \"{}\"\n",
+            better_auth_grpc::auth::callers::key_sha256_hex("keyed-api-key")
+        ),
+    );
+    let server = TlsServer::start_with(
+        &pki.write("server.pem", &cert),
+        &pki.write("server.key", &key),
+        Some(&pki.write("client-ca.pem", &client_ca.pem)),
+        |args| {
+            args.config = Some(callers);
+            args.base_url = Some("http://localhost:3000".into());
+        },
+    )
+    .await;
+    let identity = |cn: &str| {
+        let (c, k) = client_ca.sign(cn, false);
+        trusting(&server_ca).identity(Identity::from_pem(c, k))
+    };
+
+    // The configured certificate name is a caller: no API key needed.
+    let jwt = issue_over(&server, identity("chat-backend"), None)
+        .await
+        .expect("chat-backend may call IssueToken");
+    let channel = server
+        .channel(Some(identity("chat-backend")))
+        .await
+        .unwrap();
+    let r = AuthServiceClient::new(channel)
+        .validate_token(validate_request(&jwt))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(r.valid, "the issued JWT validates: {r:?}");
+
+    // A certificate the client CA signed, but for a name no caller has: refused, typed.
+    let e = issue_over(&server, identity("intruder"), None)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::PermissionDenied, "{e:?}");
+    assert_eq!(reason(&e).as_deref(), Some("CERTIFICATE_UNKNOWN"));
+
+    // An API key, when sent, decides: a known one works whatever the certificate says...
+    let ok = issue_over(&server, identity("intruder"), Some("keyed-api-key")).await;
+    assert!(ok.is_ok(), "{ok:?}");
+    // ...and a wrong one is refused even from a known certificate.
+    let e = issue_over(&server, identity("chat-backend"), Some("wrong-key"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::Unauthenticated, "{e:?}");
+    assert_eq!(reason(&e).as_deref(), Some("API_KEY_UNKNOWN"));
+    server.stop().await;
+}
+
+#[test]
+fn a_certificate_caller_without_mutual_tls_stops_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("callers.toml");
+    std::fs::write(
+        &file,
+        "[[callers]]\nname = \"chat\"\nclient_cert_name = \"chat\"\n",
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .current_dir(dir.path())
+        .env_clear()
+        .env("DATABASE_URL", "sqlite::memory:")
+        .env("BETTER_AUTH_SECRET", SECRET)
+        .env("LISTEN_ADDR", "127.0.0.1:0")
+        .arg("--config")
+        .arg(&file)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("callers:") && stderr.contains("tls_client_ca"),
+        "{stderr}"
+    );
 }
 
 #[test]

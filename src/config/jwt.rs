@@ -17,7 +17,9 @@ pub const EMBEDDED_ORIGIN: &str = "http://localhost:3000";
 #[serde(deny_unknown_fields)]
 pub struct CallerEntry {
     name: String,
-    key_sha256: String,
+    key_sha256: Option<String>,
+    /// Under mutual TLS: a DNS/URI SAN or the CN of the caller's client certificate.
+    client_cert_name: Option<String>,
     #[serde(default)]
     allow_user_id: bool,
     #[serde(default)]
@@ -173,7 +175,15 @@ pub fn build(
 fn callers(entries: Vec<CallerEntry>) -> Result<Callers, ConfigError> {
     let list = entries
         .into_iter()
-        .map(|e| Caller::new(e.name, &e.key_sha256, e.allow_user_id, e.audiences))
+        .map(|e| {
+            Caller::with_credentials(
+                e.name,
+                e.key_sha256.as_deref(),
+                e.client_cert_name,
+                e.allow_user_id,
+                e.audiences,
+            )
+        })
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| bad("callers", e.to_string()))?;
     Ok(Callers::new(list))

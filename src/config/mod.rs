@@ -310,6 +310,13 @@ impl Config {
         // Last, so a bad setting elsewhere never leaves an embedded-default secret file behind.
         let secrets = secrets(a, f_versioned, f_secret, f_auth, embedded_default, workdir)?;
         let mut callers = jwt.callers;
+        let mutual_tls = transport.tls.as_ref().is_some_and(|t| t.mutual);
+        if callers.any_by_certificate() && !mutual_tls {
+            return Err(bad(
+                "callers",
+                "client_cert_name needs mutual TLS: set tls_cert, tls_key and tls_client_ca",
+            ));
+        }
         let demo_api_key = match embedded_default && callers.is_empty() {
             true => Some(demo_caller(&mut callers, workdir)?),
             false => None,

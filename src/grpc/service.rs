@@ -36,22 +36,34 @@ impl AuthGrpc {
         }
     }
 
-    /// The calling service, by its `x-api-key` metadata.
-    fn caller(&self, metadata: &tonic::metadata::MetadataMap) -> Result<&Caller, Status> {
-        let key = metadata
+    /// The calling service: by its `x-api-key` metadata when it sends one, else by the
+    /// client certificate it presented under mutual TLS.
+    fn caller<T>(&self, request: &Request<T>) -> Result<&Caller, Status> {
+        let key = request
+            .metadata()
             .get("x-api-key")
             .and_then(|v| v.to_str().ok())
-            .filter(|k| !k.is_empty())
-            .ok_or_else(|| {
+            .filter(|k| !k.is_empty());
+        if let Some(key) = key {
+            return self.callers.authenticate(key).ok_or_else(|| {
+                status::with_reason(Code::Unauthenticated, "unknown API key", "API_KEY_UNKNOWN")
+            });
+        }
+        let leaf = request.peer_certs().and_then(|c| c.first().cloned());
+        match leaf {
+            Some(cert) => self.callers.by_certificate(&cert).ok_or_else(|| {
                 status::with_reason(
-                    Code::Unauthenticated,
-                    "IssueToken needs an x-api-key metadata entry",
-                    "API_KEY_MISSING",
+                    Code::PermissionDenied,
+                    "the client certificate names no configured caller",
+                    "CERTIFICATE_UNKNOWN",
                 )
-            })?;
-        self.callers.authenticate(key).ok_or_else(|| {
-            status::with_reason(Code::Unauthenticated, "unknown API key", "API_KEY_UNKNOWN")
-        })
+            }),
+            None => Err(status::with_reason(
+                Code::Unauthenticated,
+                "IssueToken needs an x-api-key metadata entry (or a client certificate under mutual TLS)",
+                "API_KEY_MISSING",
+            )),
+        }
     }
 
     /// A database that hangs answers UNAVAILABLE instead of holding the caller: the work is
@@ -109,7 +121,7 @@ impl AuthService for AuthGrpc {
         &self,
         request: Request<pb::IssueTokenRequest>,
     ) -> Result<Response<pb::IssueTokenResponse>, Status> {
-        let caller = self.caller(request.metadata())?;
+        let caller = self.caller(&request)?;
         let tokens = self.tokens.as_ref().ok_or_else(|| {
             status::with_reason(
                 Code::FailedPrecondition,
