@@ -1518,9 +1518,8 @@ fn embedded_default_config_debug_hides_its_generated_secrets() {
     secrets.assert_absent("embedded Config", &printed);
 }
 
-// Known leaks, latent: no code path prints these values today, but a `{:?}` in a future log
-// line would. Each test is ignored until its type redacts; `cargo test --test redaction --
-// --ignored` shows them failing.
+// Leaks this suite once found (latent: no code path printed them): each type now redacts,
+// and these keep it so.
 
 /// `{:?}` of a PostgreSQL configuration must not print the password of DATABASE_URL.
 /// `DatabaseConfig` redacts the URL's password; `PgSettings`, `SettingsArgs` and `FileConfig`
