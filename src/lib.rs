@@ -3,6 +3,7 @@ pub mod app;
 pub mod auth;
 pub mod cli;
 pub mod clock;
+pub mod codec;
 pub mod config;
 pub mod demo;
 pub mod grpc;

@@ -1,10 +1,10 @@
 //! Minting JWTs the way Better Auth's jwt plugin does (COMPAT §4.5, §4.6, §7.4): same key
 //! choice, same bytes. EdDSA and RS256 tokens equal Better Auth's byte for byte.
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use secrecy::ExposeSecret;
 
 use super::alg::{alg_of_row, Alg};
@@ -65,7 +65,18 @@ pub struct Issuer {
     creating: tokio::sync::Mutex<()>,
     /// Told about keys this issuer creates, so its tokens verify at once.
     key_set: Option<Arc<KeySet>>,
+    /// The jwks rows as last read, and when (injected clock): reused for `ROWS_REUSE`, so
+    /// IssueToken does not read the whole table on every call.
+    recent: Mutex<Option<RecentRows>>,
 }
+
+/// A read of the jwks table and when it was made.
+type RecentRows = (DateTime<Utc>, Arc<Vec<JwkRow>>);
+
+/// How long a read of the jwks table is reused to choose the signing key: a key Better Auth
+/// rotates in is signed with at most this long after it appears. Expiry is still judged per
+/// call, and a miss (no live key among the reused rows) reads the table again.
+const ROWS_REUSE: TimeDelta = TimeDelta::seconds(1);
 
 impl Issuer {
     pub fn new(
@@ -82,6 +93,7 @@ impl Issuer {
             signing_keys: RwLock::default(),
             creating: tokio::sync::Mutex::new(()),
             key_set: None,
+            recent: Mutex::new(None),
         }
     }
 
@@ -133,17 +145,35 @@ impl Issuer {
         &self,
         now: DateTime<Utc>,
     ) -> Result<(String, Arc<SigningKey>), TokenError> {
-        let rows = self.rows.list().await?;
+        if let Some(rows) = self.reusable_rows(now) {
+            if let Some(row) = select_signing_row(&rows, now, self.settings.alg) {
+                return Ok((row.id.clone(), self.load(row)?));
+            }
+        }
+        let rows = self.read_rows(now).await?;
         if let Some(row) = select_signing_row(&rows, now, self.settings.alg) {
             return Ok((row.id.clone(), self.load(row)?));
         }
         let _only_one = self.creating.lock().await;
         // Whoever held the lock before us may have created the key already.
-        let rows = self.rows.list().await?;
+        let rows = self.read_rows(now).await?;
         if let Some(row) = select_signing_row(&rows, now, self.settings.alg) {
             return Ok((row.id.clone(), self.load(row)?));
         }
         self.create(now).await
+    }
+
+    fn reusable_rows(&self, now: DateTime<Utc>) -> Option<Arc<Vec<JwkRow>>> {
+        let recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        let (at, rows) = recent.as_ref()?;
+        let age = now - *at;
+        (age >= TimeDelta::zero() && age < ROWS_REUSE).then(|| Arc::clone(rows))
+    }
+
+    async fn read_rows(&self, now: DateTime<Utc>) -> Result<Arc<Vec<JwkRow>>, TokenError> {
+        let rows = Arc::new(self.rows.list().await?);
+        *self.recent.lock().unwrap_or_else(|p| p.into_inner()) = Some((now, Arc::clone(&rows)));
+        Ok(rows)
     }
 
     async fn create(&self, now: DateTime<Utc>) -> Result<(String, Arc<SigningKey>), TokenError> {
@@ -163,7 +193,7 @@ impl Issuer {
         }
         // Another process may have inserted a key at the same time: re-read and sign with
         // what Better Auth would pick now, so all signers converge on one key.
-        let rows = self.rows.list().await?;
+        let rows = self.read_rows(now).await?;
         let chosen = select_signing_row(&rows, now, self.settings.alg).ok_or_else(|| {
             TokenError::Internal(format!("jwks key {} not visible after insert", row.id))
         })?;
@@ -352,6 +382,21 @@ mod tests {
             Some(stored[0].created_at + TimeDelta::hours(1))
         );
         assert_eq!(issuer.probe().await.unwrap(), Some(stored[0].id.clone()));
+    }
+
+    #[tokio::test]
+    async fn a_key_rotated_in_elsewhere_is_signed_with_within_a_second() {
+        let f = Fixture::new().await;
+        let issuer = f.issuer();
+        let who = user();
+        let issue = || issuer.issue(&who, IssueOptions::default());
+        assert_eq!(issue().await.unwrap().kid, f.eddsa.0.id);
+        let (newer, _) = new_jwk_row(&settings(), &secrets(), now()).unwrap();
+        f.rows.insert(&newer).await.unwrap();
+        f.clock.advance(TimeDelta::milliseconds(999));
+        assert_eq!(issue().await.unwrap().kid, f.eddsa.0.id, "rows reused");
+        f.clock.advance(TimeDelta::milliseconds(1));
+        assert_eq!(issue().await.unwrap().kid, newer.id, "re-read after 1 s");
     }
 
     #[tokio::test]
