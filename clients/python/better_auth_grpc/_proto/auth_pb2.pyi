@@ -326,7 +326,9 @@ class IssueTokenRequest(_message.Message):
     gets a JWT for its own user (like GET /api/auth/token).
     """
     user_id: _builtins.str
-    """Service-to-service: only for callers the config permits (x-api-key metadata)."""
+    """Service-to-service: only for callers the config permits (allow_user_id), known by their
+    x-api-key metadata or, under mutual TLS, by their client certificate.
+    """
     audience: _builtins.str
     """Optional audience (must be allowed for the caller); default: the Better Auth origin."""
     lifetime_seconds: _builtins.int
