@@ -8,11 +8,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use better_auth_grpc::{
-    auth::model::{random_id, Session, User},
-    proto::auth::v1::{GetSessionRequest, ValidateTokenRequest},
-};
-use chrono::{DateTime, TimeDelta, Utc};
+use better_auth_grpc::proto::auth::v1::{GetSessionRequest, ValidateTokenRequest};
 use common::{
     pg::PrivateCluster,
     server::{self, TestServer},
@@ -30,37 +26,9 @@ const MARGIN: Duration = Duration::from_millis(1500);
 /// Longest wait for health to change or for the service to recover.
 const POLL_LIMIT: Duration = Duration::from_secs(10);
 
-fn now_millis() -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(Utc::now().timestamp_millis()).unwrap()
-}
-
-/// A user with one live session; returns the session token.
+/// A user with one live session; returns (user id, session token).
 async fn seed(server: &TestServer) -> (String, String) {
-    let now = now_millis();
-    let user = User {
-        id: random_id(32),
-        name: "Fault Tolerant".into(),
-        email: "faults@example.com".into(),
-        email_verified: false,
-        image: None,
-        created_at: now,
-        updated_at: now,
-        extra: vec![],
-    };
-    let session = Session {
-        id: random_id(32),
-        expires_at: now + TimeDelta::days(7),
-        token: random_id(32),
-        created_at: now,
-        updated_at: now,
-        ip_address: None,
-        user_agent: None,
-        user_id: user.id.clone(),
-        extra: vec![],
-    };
-    server.store.insert_user(&user).await.unwrap();
-    server.store.insert_session(&session).await.unwrap();
-    (user.id, session.token)
+    common::fixtures::live_session(server.store.as_ref(), "Fault Tolerant").await
 }
 
 /// Runs one call, failing the test if it hangs; returns its result and how long it took.

@@ -23,6 +23,7 @@ use better_auth_grpc::auth::{
     credential::{self, Credential, CredentialKind, CredentialRules},
     model::{random_id, JwkRow, Session, User},
     secret::Secrets,
+    session::millis,
     signature::{encode_uri_component, sign, sign_cookie_value},
 };
 use better_auth_grpc::cli::SettingsArgs;
@@ -345,12 +346,8 @@ async fn open_store(url: &str) -> sqlite::SqliteStore {
         .expect("open")
 }
 
-fn now_millis() -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(Utc::now().timestamp_millis()).unwrap()
-}
-
 async fn seed(store: &sqlite::SqliteStore) -> Fixture {
-    let now = now_millis();
+    let now = millis(Utc::now());
     let user = User {
         id: random_id(32),
         name: "Redaction User".into(),
@@ -1432,7 +1429,7 @@ fn debug_output_holds_no_secret_material() {
     let header = format!("{COOKIE}={}", sign_cookie_value(&token, SECRET.as_bytes()));
     let parsed = credential::parse(&header, &rules, SECRET.as_bytes()).expect("cookie parses");
     assert!(matches!(&parsed, Credential::Session { token: t, .. } if *t == token));
-    let now = now_millis();
+    let now = millis(Utc::now());
     let session = Session {
         id: "session-id".into(),
         expires_at: now,
@@ -1553,8 +1550,8 @@ fn debug_of_an_issued_jwt_hides_the_token() {
         token: jwt.into(),
         kid: "kid".into(),
         alg: Alg::EdDSA,
-        issued_at: now_millis(),
-        expires_at: now_millis(),
+        issued_at: millis(Utc::now()),
+        expires_at: millis(Utc::now()),
     };
     let mut secrets = Secret::default();
     secrets.add("a JWT", jwt);

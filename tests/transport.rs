@@ -12,7 +12,6 @@ use std::{
 
 use better_auth_grpc::{
     app::App,
-    auth::model::{random_id, Session, User},
     cli::SettingsArgs,
     clock::SystemClock,
     proto::auth::v1::{
@@ -21,7 +20,6 @@ use better_auth_grpc::{
     },
     store::Store,
 };
-use chrono::{DateTime, TimeDelta, Utc};
 use common::{
     db::Db,
     server::{self, TestServer},
@@ -40,37 +38,11 @@ use tonic_types::StatusExt;
 const SECRET: &str = "transport-test-secret-0123456789abcdefghijkl";
 const BIN: &str = env!("CARGO_BIN_EXE_better-auth-grpc");
 
-fn now_millis() -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(Utc::now().timestamp_millis()).unwrap()
-}
-
 /// A user with one live session; returns the session token.
 async fn seed(store: &Arc<dyn Store>) -> String {
-    let now = now_millis();
-    let user = User {
-        id: random_id(32),
-        name: "Transport".into(),
-        email: format!("{}@example.com", random_id(8).to_lowercase()),
-        email_verified: false,
-        image: None,
-        created_at: now,
-        updated_at: now,
-        extra: vec![],
-    };
-    let session = Session {
-        id: random_id(32),
-        expires_at: now + TimeDelta::days(7),
-        token: random_id(32),
-        created_at: now,
-        updated_at: now,
-        ip_address: None,
-        user_agent: None,
-        user_id: user.id.clone(),
-        extra: vec![],
-    };
-    store.insert_user(&user).await.unwrap();
-    store.insert_session(&session).await.unwrap();
-    session.token
+    common::fixtures::live_session(store.as_ref(), "Transport")
+        .await
+        .1
 }
 
 fn validate_request(token: &str) -> ValidateTokenRequest {

@@ -91,11 +91,7 @@ pub fn build(
         )
     })?;
     let secs = |setting: &'static str, v: Option<u64>, default: u64, max: u64| {
-        let n = v.unwrap_or(default);
-        if n > max {
-            return Err(bad(setting, format!("must be at most {max}")));
-        }
-        Ok(Duration::from_secs(n))
+        bounded(setting, v, default, max).map(Duration::from_secs)
     };
     let lifetime = secs(
         "jwt_expiration",

@@ -49,9 +49,9 @@ impl AuthGrpc {
                 status::with_reason(Code::Unauthenticated, "unknown API key", "API_KEY_UNKNOWN")
             });
         }
-        let leaf = request.peer_certs().and_then(|c| c.first().cloned());
-        match leaf {
-            Some(cert) => self.callers.by_certificate(&cert).ok_or_else(|| {
+        let certs = request.peer_certs();
+        match certs.as_deref().and_then(|c| c.first()) {
+            Some(leaf) => self.callers.by_certificate(leaf).ok_or_else(|| {
                 status::with_reason(
                     Code::PermissionDenied,
                     "the client certificate names no configured caller",

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 pub mod better_auth;
 pub mod db;
+pub mod fixtures;
 pub mod pg;
 pub mod server;
 pub mod sql;
