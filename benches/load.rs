@@ -29,11 +29,11 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 use base64::Engine as _;
-use better_auth_grpc::auth::secret::Secrets;
 use better_auth_grpc::client::{
     AuthServiceClient, CredentialKind, GetSessionRequest, IssueTokenRequest, Subject,
     ValidateTokenRequest,
 };
+use better_auth_grpc::domain::secret::Secrets;
 use better_auth_grpc::token::{new_jwk_row, Alg, JwtSettings};
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use clap::{Parser, Subcommand, ValueEnum};

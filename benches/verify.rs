@@ -10,9 +10,9 @@
 use std::sync::Arc;
 
 use base64::Engine as _;
-use better_auth_grpc::auth::model::User;
-use better_auth_grpc::auth::secret::Secrets;
 use better_auth_grpc::clock::SystemClock;
+use better_auth_grpc::domain::model::User;
+use better_auth_grpc::domain::secret::Secrets;
 use better_auth_grpc::token::{
     new_jwk_row, Alg, IssueOptions, Issuer, JwkRows, JwtSettings, KeySet, Verifier, VerifyOptions,
     VerifyingKey,

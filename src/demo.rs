@@ -4,8 +4,9 @@ use std::net::SocketAddr;
 use chrono::TimeDelta;
 
 use crate::app::App;
-use crate::auth::model::{random_id, Session, User};
-use crate::auth::{session::millis, signature};
+use crate::auth::signature;
+use crate::domain::model::{random_id, Session, User};
+use crate::domain::time::millis;
 use crate::store::StoreError;
 use crate::token::IssueOptions;
 use secrecy::ExposeSecret;

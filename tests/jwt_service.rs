@@ -4,8 +4,9 @@
 mod common;
 
 use better_auth_grpc::{
-    auth::{callers::key_sha256_hex, model::JwkRow},
+    auth::callers::key_sha256_hex,
     clock::FixedClock,
+    domain::model::JwkRow,
     proto::auth::v1::{
         issue_token_request::Subject, CredentialKind, IssueTokenRequest, Reason,
         ValidateTokenRequest,

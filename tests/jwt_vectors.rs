@@ -1,14 +1,14 @@
-//! The token layer against real Better Auth 1.7.25 output (shared/better-auth/vectors):
+//! The token layer against real Better Auth 1.7.25 output (tests/vectors):
 //! stored keys decrypt, every token verifies at its `iat`, and re-issuing from the same
 //! user row, key and second reproduces Better Auth's bytes (EdDSA, RS256; ES256 up to its
 //! randomized signature).
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use better_auth_grpc::auth::model::{JwkRow, User};
-use better_auth_grpc::auth::reason::Reason;
-use better_auth_grpc::auth::secret::Secrets;
 use better_auth_grpc::clock::FixedClock;
+use better_auth_grpc::domain::model::{JwkRow, User};
+use better_auth_grpc::domain::reason::Reason;
+use better_auth_grpc::domain::secret::Secrets;
 use better_auth_grpc::token::{
     decrypt_private_key, js_stringify, Alg, IssueOptions, Issuer, JwkRows, JwtSettings, KeySet,
     TokenError, Verifier, VerifyOptions,
@@ -33,13 +33,10 @@ const CORE_USER_FIELDS: [&str; 7] = [
 ];
 
 fn vectors_dir() -> PathBuf {
-    let dir = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/better-auth/vectors"
-    ));
+    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors"));
     assert!(
         dir.join("README.md").is_file(),
-        "Better Auth test vectors not found at {}: clone the shared/ directory beside this repository",
+        "Better Auth test vectors not found at {}: tests/vectors/ is part of the repository",
         dir.display()
     );
     dir

@@ -67,7 +67,7 @@ async fn get_session(p: &Pair, token: &str) -> Result<GetSessionResponse, tonic:
 fn iso(t: &Option<prost_types::Timestamp>) -> Value {
     let t = t.as_ref().expect("timestamp");
     let dt = chrono::DateTime::from_timestamp(t.seconds, t.nanos as u32).expect("date");
-    Value::String(better_auth_grpc::auth::model::iso_millis(&dt))
+    Value::String(better_auth_grpc::domain::model::iso_millis(&dt))
 }
 
 fn struct_json(s: &Option<prost_types::Struct>) -> BTreeMap<String, Value> {

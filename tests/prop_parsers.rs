@@ -17,11 +17,11 @@ use better_auth_grpc::auth::cookie::{decode_uri_component, find_cookie};
 use better_auth_grpc::auth::credential::{
     parse, Credential, CredentialKind, CredentialRules, Refusal,
 };
-use better_auth_grpc::auth::model::JwkRow;
-use better_auth_grpc::auth::reason::Reason;
-use better_auth_grpc::auth::secret::Secrets;
 use better_auth_grpc::auth::signature::{encode_uri_component, sign, verify};
 use better_auth_grpc::clock::FixedClock;
+use better_auth_grpc::domain::model::JwkRow;
+use better_auth_grpc::domain::reason::Reason;
+use better_auth_grpc::domain::secret::Secrets;
 use better_auth_grpc::token::{
     new_jwk_row, sign_compact, Alg, JwtSettings, KeySet, SigningKey, TokenError, VerifiedJwt,
     Verifier, VerifyOptions,

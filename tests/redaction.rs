@@ -21,13 +21,15 @@ use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use better_auth_grpc::auth::{
     callers::{key_sha256_hex, Caller},
     credential::{self, Credential, CredentialKind, CredentialRules},
-    model::{random_id, JwkRow, Session, User},
-    secret::Secrets,
-    session::millis,
     signature::{encode_uri_component, sign, sign_cookie_value},
 };
 use better_auth_grpc::cli::SettingsArgs;
 use better_auth_grpc::config::Config;
+use better_auth_grpc::domain::{
+    model::{random_id, JwkRow, Session, User},
+    secret::Secrets,
+    time::millis,
+};
 use better_auth_grpc::proto::auth::v1::{
     self as pb, auth_service_client::AuthServiceClient, issue_token_request::Subject,
 };

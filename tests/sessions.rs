@@ -177,7 +177,7 @@ async fn vectors_resolve(db: Db) {
 fn iso(t: &Option<prost_types::Timestamp>) -> String {
     let t = t.as_ref().unwrap();
     let dt = chrono::DateTime::from_timestamp(t.seconds, t.nanos as u32).unwrap();
-    better_auth_grpc::auth::model::iso_millis(&dt)
+    better_auth_grpc::domain::model::iso_millis(&dt)
 }
 
 async fn refusals_have_reasons(db: Db) {
@@ -334,7 +334,7 @@ async fn expiry_and_refresh_follow_better_auth(db: Db) {
     let got = get_session(&server, token).await.unwrap();
     assert_eq!(
         iso(&got.session.unwrap().expires_at),
-        better_auth_grpc::auth::model::iso_millis(&row.expires_at)
+        better_auth_grpc::domain::model::iso_millis(&row.expires_at)
     );
 
     // Once it has: expiresAt = now + expiresIn, updatedAt = now, and the row says so.
@@ -344,7 +344,7 @@ async fn expiry_and_refresh_follow_better_auth(db: Db) {
     let before = validate(&server, token).await;
     assert_eq!(
         iso(&before.expires_at),
-        better_auth_grpc::auth::model::iso_millis(&row.expires_at)
+        better_auth_grpc::domain::model::iso_millis(&row.expires_at)
     );
     let noref = server
         .client
@@ -358,14 +358,14 @@ async fn expiry_and_refresh_follow_better_auth(db: Db) {
         .into_inner();
     assert_eq!(
         iso(&noref.session.unwrap().expires_at),
-        better_auth_grpc::auth::model::iso_millis(&row.expires_at)
+        better_auth_grpc::domain::model::iso_millis(&row.expires_at)
     );
     let got = get_session(&server, token).await.unwrap().session.unwrap();
-    let want = better_auth_grpc::auth::model::iso_millis(&(now + TimeDelta::days(7)));
+    let want = better_auth_grpc::domain::model::iso_millis(&(now + TimeDelta::days(7)));
     assert_eq!(iso(&got.expires_at), want);
     assert_eq!(
         iso(&got.updated_at),
-        better_auth_grpc::auth::model::iso_millis(&now)
+        better_auth_grpc::domain::model::iso_millis(&now)
     );
     let stored = server
         .store
@@ -375,7 +375,7 @@ async fn expiry_and_refresh_follow_better_auth(db: Db) {
         .unwrap()
         .session;
     assert_eq!(
-        better_auth_grpc::auth::model::iso_millis(&stored.expires_at),
+        better_auth_grpc::domain::model::iso_millis(&stored.expires_at),
         want
     );
 
@@ -424,7 +424,7 @@ async fn read_only_never_writes(db: Db) {
     let got = get_session(&s, token).await.unwrap().session.unwrap();
     assert_eq!(
         iso(&got.expires_at),
-        better_auth_grpc::auth::model::iso_millis(&row.expires_at),
+        better_auth_grpc::domain::model::iso_millis(&row.expires_at),
         "refreshed"
     );
     clock.set(row.expires_at + TimeDelta::seconds(1));
@@ -453,7 +453,7 @@ async fn dont_remember_sessions_are_not_refreshed(db: Db) {
         .unwrap();
     assert_eq!(
         iso(&got.expires_at),
-        better_auth_grpc::auth::model::iso_millis(&row.expires_at)
+        better_auth_grpc::domain::model::iso_millis(&row.expires_at)
     );
     server.stop().await;
 }

@@ -11,7 +11,7 @@ use better_auth_grpc::auth::cookie::{decode_uri_component, find_cookie};
 use better_auth_grpc::auth::credential::{
     parse, Credential, CredentialKind, CredentialRules, Refusal,
 };
-use better_auth_grpc::auth::reason::Reason;
+use better_auth_grpc::domain::reason::Reason;
 use better_auth_grpc::auth::signature::{encode_uri_component, verify};
 use libfuzzer_sys::fuzz_target;
 

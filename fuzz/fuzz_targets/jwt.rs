@@ -19,9 +19,9 @@ use std::sync::{Arc, OnceLock};
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
-use better_auth_grpc::auth::model::JwkRow;
-use better_auth_grpc::auth::reason::Reason;
-use better_auth_grpc::auth::secret::Secrets;
+use better_auth_grpc::domain::model::JwkRow;
+use better_auth_grpc::domain::reason::Reason;
+use better_auth_grpc::domain::secret::Secrets;
 use better_auth_grpc::auth::signature;
 use better_auth_grpc::clock::FixedClock;
 use better_auth_grpc::token::{

@@ -1,6 +1,7 @@
 //! Recognises the credential a caller has in hand (raw token, signed value, Cookie header,
 //! `Bearer …`, JWT) and checks its signature, the way Better Auth's endpoints read them.
-use super::{cookie, reason::Reason, signature};
+use super::{cookie, signature};
+use crate::domain::reason::Reason;
 
 /// What the caller presented, once recognised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

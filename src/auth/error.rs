@@ -1,4 +1,5 @@
-use super::{credential::CredentialKind, reason::Reason};
+use super::credential::CredentialKind;
+use crate::domain::reason::Reason;
 use crate::store::StoreError;
 use crate::token::TokenError;
 

@@ -7,7 +7,8 @@ use chrono::{DateTime, Utc};
 use moka::future::Cache;
 use serde_json::Value;
 
-use super::{credential::CredentialKind, error::AuthError, model::User, reason::Reason};
+use super::{credential::CredentialKind, error::AuthError};
+use crate::domain::{model::User, reason::Reason};
 use crate::store::{Store, StoreError};
 
 #[derive(Clone)]
@@ -84,8 +85,8 @@ mod tests {
     #[test]
     fn bans_follow_the_admin_plugin() {
         let now = Utc::now();
-        let later = crate::auth::model::iso_millis(&(now + TimeDelta::hours(1)));
-        let earlier = crate::auth::model::iso_millis(&(now - TimeDelta::hours(1)));
+        let later = crate::domain::model::iso_millis(&(now + TimeDelta::hours(1)));
+        let earlier = crate::domain::model::iso_millis(&(now - TimeDelta::hours(1)));
         assert!(!is_banned(&user(vec![]), now));
         assert!(!is_banned(&user(vec![("banned", Value::Bool(false))]), now));
         assert!(is_banned(&user(vec![("banned", Value::Bool(true))]), now));

@@ -2,7 +2,8 @@
 //! user (like Better Auth's GET /api/auth/token); a user id needs a caller allowed to ask.
 use std::{sync::Arc, time::Duration};
 
-use super::{callers::Caller, error::AuthError, reason::Reason, validate::Authenticator};
+use super::{callers::Caller, error::AuthError, validate::Authenticator};
+use crate::domain::reason::Reason;
 use crate::store::Store;
 use crate::token::{IssueOptions, IssuedJwt, Issuer};
 

@@ -4,11 +4,8 @@ use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::{
-    model::SessionAndUser,
-    reason::Reason,
-    session_cache::{Lookup, SessionCache},
-};
+use super::session_cache::{Lookup, SessionCache};
+use crate::domain::{model::SessionAndUser, reason::Reason, time::millis};
 use crate::{clock::SharedClock, store::Store, store::StoreError};
 
 #[derive(Debug, Clone)]
@@ -139,9 +136,4 @@ impl SessionService {
         let p = &self.policy;
         !p.read_only && !p.disable_refresh && expires_at - p.expires_in + p.update_age <= now
     }
-}
-
-/// JavaScript dates have millisecond precision; keep ours comparable.
-pub fn millis(t: DateTime<Utc>) -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap_or(t)
 }

@@ -12,7 +12,7 @@ use aws_lc_rs::digest;
 use chrono::{DateTime, TimeDelta, Utc};
 use moka::sync::Cache;
 
-use super::model::SessionAndUser;
+use crate::domain::model::SessionAndUser;
 
 type Key = [u8; 32];
 

@@ -2,7 +2,7 @@
 use aws_lc_rs::hmac;
 use base64::{engine::general_purpose::STANDARD, Engine};
 
-use super::reason::Reason;
+use crate::domain::reason::Reason;
 
 /// `token + "." + base64_std_padded(HMAC-SHA256(secret, token))`, not URL-encoded.
 pub fn sign(token: &str, secret: &[u8]) -> String {

@@ -6,12 +6,14 @@ use super::{
     credential::{self, Credential, CredentialKind, CredentialRules},
     error::AuthError,
     fresh_user::UserCheck,
-    model::{SessionAndUser, User},
-    reason::Reason,
-    secret::Secrets,
     session::{SessionError, SessionService},
 };
 use crate::clock::SharedClock;
+use crate::domain::{
+    model::{SessionAndUser, User},
+    reason::Reason,
+    secret::Secrets,
+};
 use crate::token::{VerifiedJwt, Verifier, VerifyOptions};
 
 /// A credential that checked out.

@@ -11,8 +11,9 @@ use std::{
 use chrono::TimeDelta;
 use serde::Deserialize;
 
-use crate::auth::{credential::CredentialRules, secret::Secrets, session::SessionPolicy};
+use crate::auth::{credential::CredentialRules, session::SessionPolicy};
 use crate::cli::SettingsArgs;
+use crate::domain::secret::Secrets;
 use crate::store::schema::SchemaNames;
 
 mod jwt;
@@ -451,7 +452,7 @@ fn embedded_secret(path: &PathBuf) -> Result<String, ConfigError> {
     if let Ok(s) = std::fs::read_to_string(path) {
         return Ok(s.trim().to_owned());
     }
-    let s = crate::auth::model::random_id(48);
+    let s = crate::domain::model::random_id(48);
     write_private(path, &s)
         .map_err(|e| bad("secret", format!("cannot write {}: {e}", path.display())))?;
     Ok(s)
@@ -467,7 +468,7 @@ fn demo_caller(
     let key = match std::fs::read_to_string(&path) {
         Ok(k) => k.trim().to_owned(),
         Err(_) => {
-            let k = crate::auth::model::random_id(40);
+            let k = crate::domain::model::random_id(40);
             write_private(&path, &k)
                 .map_err(|e| bad("callers", format!("cannot write {}: {e}", path.display())))?;
             k
@@ -681,7 +682,7 @@ mod tests {
             ),
             (
                 SettingsArgs {
-                    secret: Some(crate::auth::secret::PUBLIC_DEFAULT_SECRET.into()),
+                    secret: Some(crate::domain::secret::PUBLIC_DEFAULT_SECRET.into()),
                     ..args()
                 },
                 "secret",

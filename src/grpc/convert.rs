@@ -2,7 +2,8 @@
 use chrono::{DateTime, Utc};
 use prost_types::{value::Kind, ListValue, Struct, Timestamp, Value};
 
-use crate::auth::{credential::CredentialKind, model, reason::Reason};
+use crate::auth::credential::CredentialKind;
+use crate::domain::{model, reason::Reason};
 use crate::proto::auth::v1 as pb;
 
 pub fn timestamp(t: &DateTime<Utc>) -> Timestamp {

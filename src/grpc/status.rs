@@ -2,7 +2,8 @@
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
-use crate::auth::{error::AuthError, reason::Reason};
+use crate::auth::error::AuthError;
+use crate::domain::reason::Reason;
 use crate::store::StoreError;
 use crate::token::TokenError;
 

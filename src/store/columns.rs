@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use super::schema::{quote, SchemaNames, Table};
 use super::StoreError;
-use crate::auth::model::{iso_millis, Extra, JwkRow, Session, User};
+use crate::domain::model::{iso_millis, Extra, JwkRow, Session, User};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ColumnKind {

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{Mutex, OnceCell};
 
 use super::{SessionRow, Store, StoreError};
-use crate::auth::model::{JwkRow, Session, User};
+use crate::domain::model::{JwkRow, Session, User};
 
 type Opener = Box<
     dyn Fn() -> Pin<Box<dyn Future<Output = Result<Arc<dyn Store>, StoreError>> + Send>>

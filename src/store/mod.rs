@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::auth::model::{JwkRow, Session, User};
+use crate::domain::model::{JwkRow, Session, User};
 
 pub mod columns;
 pub mod lazy;

@@ -11,7 +11,7 @@ use sqlx::{
 use super::columns::{Column, ColumnKind, DbValue, Layouts, TableLayout};
 use super::schema::{SchemaNames, Table};
 use super::{map_sqlx, SchemaState, SessionRow, Store, StoreError};
-use crate::auth::model::{JwkRow, Session, User};
+use crate::domain::model::{JwkRow, Session, User};
 
 pub const MIGRATION: &str = include_str!("../../migrations/postgres/0001_better_auth.sql");
 

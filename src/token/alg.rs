@@ -3,7 +3,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use super::error::TokenError;
-use crate::auth::model::JwkRow;
+use crate::domain::model::JwkRow;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Alg {

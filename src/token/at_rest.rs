@@ -7,7 +7,7 @@ use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
 use secrecy::SecretString;
 
 use super::error::TokenError;
-use crate::auth::secret::Secrets;
+use crate::domain::secret::Secrets;
 
 const NONCE_LEN: usize = 24;
 const TAG_LEN: usize = 16;

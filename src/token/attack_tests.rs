@@ -4,7 +4,7 @@ use serde_json::{json, Value};
 
 use super::test_fixture::{forge, forge_hs256, Fixture, NOW, ORIGIN, SECRET};
 use super::{b64, JwtSettings, TokenError, VerifyOptions};
-use crate::auth::reason::Reason;
+use crate::domain::reason::Reason;
 
 async fn refusal(f: &Fixture, token: &str) -> Reason {
     refusal_with(f, token, VerifyOptions::default()).await

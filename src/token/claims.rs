@@ -2,7 +2,7 @@
 //! `exp`, `nbf`, `iss`, `aud`, `sub`, in that order, each with its own refusal reason.
 use serde_json::{Map, Value};
 
-use crate::auth::reason::Reason;
+use crate::domain::reason::Reason;
 
 pub(crate) struct ClaimRules<'a> {
     /// Seconds since the epoch, floored (jose's `epoch(new Date())`).

@@ -6,7 +6,7 @@ use serde_json::{Map, Number, Value};
 use super::b64;
 use super::error::TokenError;
 use super::signing_key::SigningKey;
-use crate::auth::model::User;
+use crate::domain::model::User;
 
 /// The claims Better Auth's `getJwtToken` signs for a session's user.
 pub fn better_auth_claims(

@@ -1,6 +1,6 @@
 //! The token layer's one error type. A refusal of the caller's JWT is `Refused(reason)`;
 //! everything else is a problem of this service, its keys or its database.
-use crate::auth::reason::Reason;
+use crate::domain::reason::Reason;
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]

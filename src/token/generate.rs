@@ -15,8 +15,9 @@ use super::error::TokenError;
 use super::jwk::{PrivateJwk, PrivateParts, PublicJwk, RsaPrivate};
 use super::settings::JwtSettings;
 use super::signing_key::SigningKey;
-use crate::auth::model::JwkRow;
-use crate::auth::secret::Secrets;
+use crate::domain::model::JwkRow;
+use crate::domain::secret::Secrets;
+use crate::domain::time::millis;
 
 const RSA_ENCRYPTION_OID: pkcs8::ObjectIdentifier =
     pkcs8::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
@@ -153,11 +154,6 @@ pub fn new_jwk_row(
         crv: alg.curve().map(str::to_owned),
     };
     Ok((row, signing))
-}
-
-/// JS dates have millisecond precision; keep rows comparable with Better Auth's.
-fn millis(t: DateTime<Utc>) -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(t.timestamp_millis()).unwrap_or(t)
 }
 
 #[cfg(test)]

@@ -18,9 +18,9 @@ use super::rows::JwkRows;
 use super::select::select_signing_row;
 use super::settings::{Audience, JwtSettings};
 use super::signing_key::SigningKey;
-use crate::auth::model::{JwkRow, User};
-use crate::auth::secret::Secrets;
 use crate::clock::SharedClock;
+use crate::domain::model::{JwkRow, User};
+use crate::domain::secret::Secrets;
 
 #[derive(Debug, Clone, Default)]
 pub struct IssueOptions {

@@ -17,8 +17,8 @@ use super::error::TokenError;
 use super::rows::JwkRows;
 use super::settings::JwtSettings;
 use super::verifying_key::VerifyingKey;
-use crate::auth::model::JwkRow;
 use crate::clock::SharedClock;
+use crate::domain::model::JwkRow;
 use crate::store::StoreError;
 
 type Keys = Arc<HashMap<String, Arc<VerifyingKey>>>;
@@ -207,8 +207,8 @@ impl KeySet {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::auth::secret::Secrets;
     use crate::clock::FixedClock;
+    use crate::domain::secret::Secrets;
     use crate::token::generate::new_jwk_row;
 
     fn settings() -> JwtSettings {

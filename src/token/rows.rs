@@ -3,7 +3,7 @@
 use std::sync::{Arc, Mutex};
 
 use super::error::TokenError;
-use crate::auth::model::JwkRow;
+use crate::domain::model::JwkRow;
 use crate::store::{Store, StoreError};
 
 pub struct JwkRows(Source);

@@ -2,7 +2,7 @@
 use chrono::{DateTime, Utc};
 
 use super::alg::Alg;
-use crate::auth::model::JwkRow;
+use crate::domain::model::JwkRow;
 
 /// A row is live while `expiresAt` is NULL or strictly in the future.
 pub fn is_live(row: &JwkRow, now: DateTime<Utc>) -> bool {

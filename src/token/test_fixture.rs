@@ -6,9 +6,9 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{json, Value};
 
 use super::{b64, new_jwk_row, Alg, Issuer, JwkRows, JwtSettings, KeySet, SigningKey, Verifier};
-use crate::auth::model::{JwkRow, User};
-use crate::auth::secret::Secrets;
 use crate::clock::FixedClock;
+use crate::domain::model::{JwkRow, User};
+use crate::domain::secret::Secrets;
 
 pub const SECRET: &str = "test-secret-0123456789abcdefghijklmnop";
 pub const ORIGIN: &str = "http://127.0.0.1:3000";

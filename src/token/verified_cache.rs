@@ -104,7 +104,7 @@ mod tests {
 
     use super::super::test_fixture::{forge, Fixture, NOW, ORIGIN};
     use super::super::{TokenError, VerifyOptions};
-    use crate::auth::reason::Reason;
+    use crate::domain::reason::Reason;
 
     fn refused(r: Result<super::VerifiedJwt, TokenError>) -> Reason {
         match r {

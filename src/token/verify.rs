@@ -13,9 +13,9 @@ use super::keyset::KeySet;
 use super::settings::JwtSettings;
 use super::verified_cache::VerifiedCache;
 use super::verifying_key::{verify_hs256, VerifyingKey};
-use crate::auth::reason::Reason;
-use crate::auth::secret::Secrets;
 use crate::clock::SharedClock;
+use crate::domain::reason::Reason;
+use crate::domain::secret::Secrets;
 
 /// Header members that point at key material or extensions we will not honour.
 const FORBIDDEN_HEADERS: [&str; 5] = ["crit", "jku", "x5u", "jwk", "x5c"];

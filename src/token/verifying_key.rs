@@ -12,7 +12,7 @@ use jsonwebtoken::DecodingKey;
 use super::alg::{alg_of_row, Alg};
 use super::error::TokenError;
 use super::jwk::PublicJwk;
-use crate::auth::model::JwkRow;
+use crate::domain::model::JwkRow;
 
 pub struct VerifyingKey {
     alg: Alg,

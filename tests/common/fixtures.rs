@@ -1,8 +1,8 @@
 //! Rows the tests insert directly through the `Store`.
 use better_auth_grpc::{
-    auth::{
+    domain::{
         model::{random_id, Session, User},
-        session::millis,
+        time::millis,
     },
     store::Store,
 };

@@ -25,5 +25,5 @@ pub async fn exec(url: &str, sql: &str) {
 /// A date literal both engines store as Better Auth does (timestamptz on PostgreSQL,
 /// `toISOString()` text on SQLite).
 pub fn date(t: &chrono::DateTime<chrono::Utc>) -> String {
-    format!("'{}'", better_auth_grpc::auth::model::iso_millis(t))
+    format!("'{}'", better_auth_grpc::domain::model::iso_millis(t))
 }

@@ -1,6 +1,6 @@
-//! Real Better Auth outputs from ../shared/better-auth/vectors, and rows rebuilt from them.
+//! Real Better Auth 1.7.25 outputs kept in tests/vectors/, and rows rebuilt from them.
 use better_auth_grpc::{
-    auth::model::{Session, User},
+    domain::model::{Session, User},
     store::columns::parse_time,
 };
 use chrono::{DateTime, Utc};
@@ -13,14 +13,14 @@ pub const FILES: &[&str] = &[
 ];
 
 pub fn dir() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/better-auth/vectors")
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors")
 }
 
 pub fn load(file: &str) -> Value {
     let path = dir().join(file);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
-            "test vectors missing at {} ({e}): the repo expects shared/ beside it",
+            "test vector missing at {} ({e}): tests/vectors/ is part of the repository",
             path.display()
         )
     });
