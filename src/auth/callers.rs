@@ -110,14 +110,18 @@ impl Callers {
         found
     }
 
-    /// The caller named by a verified client certificate (DER), if any names it.
+    /// The caller named by a verified client certificate (DER). A certificate whose names match
+    /// two different callers names none: picking one by configuration order would let the
+    /// order of `[[callers]]` decide who a certificate is.
     pub fn by_certificate(&self, der: &[u8]) -> Option<&Caller> {
         let names = certificate_names(der);
-        self.0.iter().find(|c| {
+        let mut named = self.0.iter().filter(|c| {
             c.cert_name
                 .as_ref()
                 .is_some_and(|want| names.iter().any(|n| n == want))
-        })
+        });
+        let first = named.next()?;
+        named.next().is_none().then_some(first)
     }
 
     pub fn any_by_certificate(&self) -> bool {
@@ -125,12 +129,14 @@ impl Callers {
     }
 }
 
-/// DNS and URI subject alternative names, then subject common names; none if unparsable.
+/// The names a certificate vouches for, as RFC 6125 reads them: its DNS and URI subject
+/// alternative names when it has any, the subject common names only when it has none (a CA
+/// that issues SANs need not vet the CN); none if unparsable.
 fn certificate_names(der: &[u8]) -> Vec<String> {
     let Ok((_, cert)) = X509Certificate::from_der(der) else {
         return Vec::new();
     };
-    let mut names: Vec<String> = match cert.subject_alternative_name() {
+    let sans: Vec<String> = match cert.subject_alternative_name() {
         Ok(Some(san)) => san
             .value
             .general_names
@@ -142,12 +148,13 @@ fn certificate_names(der: &[u8]) -> Vec<String> {
             .collect(),
         _ => Vec::new(),
     };
-    names.extend(
-        cert.subject()
-            .iter_common_name()
-            .filter_map(|cn| cn.as_str().ok().map(str::to_owned)),
-    );
-    names
+    if !sans.is_empty() {
+        return sans;
+    }
+    cert.subject()
+        .iter_common_name()
+        .filter_map(|cn| cn.as_str().ok().map(str::to_owned))
+        .collect()
 }
 
 /// The hex SHA-256 of an API key, as `key_sha256` wants it.
@@ -194,24 +201,61 @@ mod tests {
         Callers::new(vec![c.unwrap()])
     }
 
+    fn san_dns(name: &str) -> rcgen::SanType {
+        rcgen::SanType::DnsName(name.try_into().unwrap())
+    }
+
     #[test]
-    fn certificate_callers_match_a_san_or_the_common_name() {
-        let dns = rcgen::SanType::DnsName("chat.internal".try_into().unwrap());
+    fn certificate_callers_match_a_san_and_the_common_name_only_without_sans() {
         let uri = rcgen::SanType::URI("spiffe://prod/ns/chat/sa/api".try_into().unwrap());
-        let der = cert("chat-backend", vec![dns, uri]);
-        for name in [
-            "chat.internal",
-            "spiffe://prod/ns/chat/sa/api",
-            "chat-backend",
-        ] {
+        let der = cert("chat-backend", vec![san_dns("chat.internal"), uri]);
+        for name in ["chat.internal", "spiffe://prod/ns/chat/sa/api"] {
             assert!(by_cert(name).by_certificate(&der).is_some(), "{name}");
         }
-        for name in ["chat", "other.internal", "CHAT-BACKEND"] {
+        for name in ["chat-backend", "chat", "other.internal", "CHAT.INTERNAL"] {
             assert!(by_cert(name).by_certificate(&der).is_none(), "{name}");
         }
+        let cn_only = cert("chat-backend", vec![]);
+        assert!(by_cert("chat-backend").by_certificate(&cn_only).is_some());
+        assert!(by_cert("CHAT-BACKEND").by_certificate(&cn_only).is_none());
         assert!(by_cert("chat-backend").by_certificate(b"not DER").is_none());
         // A certificate caller has no API key, and an API key never matches it.
         assert!(by_cert("chat-backend").authenticate("").is_none());
+    }
+
+    fn named(name: &str, cert_name: &str, allow_user_id: bool) -> Caller {
+        Caller::with_credentials(
+            name.into(),
+            None,
+            Some(cert_name.into()),
+            allow_user_id,
+            vec![],
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_common_name_naming_a_privileged_caller_does_not_count_beside_a_san() {
+        let callers = Callers::new(vec![
+            named("admin-tool", "admin", true),
+            named("chat-backend", "chat.internal", false),
+        ]);
+        let der = cert("admin", vec![san_dns("chat.internal")]);
+        let caller = callers.by_certificate(&der).map(|c| c.name.as_str());
+        assert_eq!(caller, Some("chat-backend"));
+    }
+
+    #[test]
+    fn a_certificate_naming_two_callers_names_none() {
+        let callers = Callers::new(vec![
+            named("admin-tool", "admin.internal", true),
+            named("chat-backend", "chat.internal", false),
+        ]);
+        let der = cert(
+            "x",
+            vec![san_dns("chat.internal"), san_dns("admin.internal")],
+        );
+        assert!(callers.by_certificate(&der).is_none());
     }
 
     #[test]

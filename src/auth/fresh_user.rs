@@ -3,7 +3,7 @@
 //! are cached for a short, stated time (the check's maximum staleness).
 use std::{sync::Arc, time::Duration};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use moka::future::Cache;
 use serde_json::Value;
 
@@ -47,7 +47,9 @@ impl UserCheck {
     }
 }
 
-/// The admin plugin's ban: `banned` true and `banExpires` unset or still ahead.
+/// The admin plugin's ban, read as its session hook reads it: a banned user stays banned unless
+/// `banExpires` is a date strictly before now (`banExpires.getTime() < Date.now()`). A value
+/// that is set but not understood keeps the ban, as JavaScript's `NaN < now` does.
 pub fn is_banned(user: &User, now: DateTime<Utc>) -> bool {
     let field = |k: &str| {
         user.extra
@@ -58,10 +60,33 @@ pub fn is_banned(user: &User, now: DateTime<Utc>) -> bool {
     if field("banned") != Some(&Value::Bool(true)) {
         return false;
     }
-    match field("banExpires").and_then(Value::as_str) {
-        Some(t) => DateTime::parse_from_rfc3339(t).is_ok_and(|t| t > now),
-        None => true,
+    match field("banExpires") {
+        None | Some(Value::Null) => true,
+        Some(v) => ban_end(v).is_none_or(|end| end >= now),
     }
+}
+
+/// A `banExpires` value as a date: an ISO-8601 string (with an offset, or without one read as
+/// UTC, as the service reads every naive timestamp), a date alone, or epoch milliseconds.
+fn ban_end(v: &Value) -> Option<DateTime<Utc>> {
+    match v {
+        Value::Number(n) => n.as_i64().and_then(DateTime::from_timestamp_millis),
+        Value::String(s) => parse_js_date(s.trim()),
+        _ => None,
+    }
+}
+
+fn parse_js_date(s: &str) -> Option<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&Utc));
+    }
+    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(s, format) {
+            return Some(t.and_utc());
+        }
+    }
+    let day = NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
+    Some(day.and_hms_opt(0, 0, 0)?.and_utc())
 }
 
 #[cfg(test)]
@@ -104,5 +129,48 @@ mod tests {
             ]),
             now
         ));
+    }
+
+    fn banned_until(v: Value, now: DateTime<Utc>) -> bool {
+        is_banned(
+            &user(vec![("banned", Value::Bool(true)), ("banExpires", v)]),
+            now,
+        )
+    }
+
+    #[test]
+    fn a_ban_end_that_is_set_but_not_understood_keeps_the_ban() {
+        let now = DateTime::parse_from_rfc3339("2026-12-01T00:00:00Z")
+            .unwrap()
+            .to_utc();
+        // SQLite may hold a date alone: JavaScript reads it, and the ban holds until then.
+        assert!(banned_until(Value::String("2030-01-01".into()), now));
+        for v in ["someday", "", "2030-13-45", "infinity"] {
+            assert!(banned_until(Value::String(v.into()), now), "{v:?}");
+        }
+        assert!(banned_until(Value::Bool(false), now));
+        assert!(banned_until(Value::Null, now));
+        assert!(banned_until(serde_json::json!(1.5e300), now));
+    }
+
+    #[test]
+    fn a_ban_ends_strictly_before_now_in_every_date_form() {
+        let now = DateTime::parse_from_rfc3339("2026-12-01T00:00:00Z")
+            .unwrap()
+            .to_utc();
+        for v in [
+            "2026-11-30",
+            "2026-11-30 23:59:59",
+            "2026-11-30T23:59:59.999",
+        ] {
+            assert!(!banned_until(Value::String(v.into()), now), "{v:?}");
+        }
+        assert!(!banned_until(
+            serde_json::json!(now.timestamp_millis() - 1),
+            now
+        ));
+        // Better Auth lifts a ban only when its end is strictly in the past.
+        assert!(banned_until(serde_json::json!(now.timestamp_millis()), now));
+        assert!(banned_until(Value::String("2026-12-01".into()), now));
     }
 }
