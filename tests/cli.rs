@@ -1,72 +1,22 @@
 //! The real binary, in a clean environment and a temporary working directory: `--help`, bad
 //! settings stopping start-up with one line, `migrate`, and the embedded default.
-use std::{
-    io::{BufRead, BufReader, Read},
-    net::TcpListener,
-    path::Path,
-    process::{Child, Command, Output, Stdio},
-    sync::mpsc,
-    time::{Duration, Instant},
-};
+mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_better-auth-grpc");
+use std::{net::TcpListener, path::Path, time::Duration};
+
+use common::process::{command, free_port, output, Ended, Running};
+
 const SECRET: &str = "cli-test-secret-0123456789abcdefghijklmnop";
 const PUBLIC_DEFAULT_SECRET: &str = "better-auth-secret-12345678901234567890";
-
-/// The binary with nothing but PATH in its environment, run in `dir`.
-fn bin(dir: &Path) -> Command {
-    let mut c = Command::new(BIN);
-    c.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    c
-}
-
-/// Runs to completion; a run that does not end within `limit` (e.g. one that started serving)
-/// is killed and fails the test.
-fn run(mut c: Command, limit: Duration) -> Output {
-    let mut child = c.spawn().expect("the binary starts");
-    let started = Instant::now();
-    loop {
-        if child.try_wait().expect("wait").is_some() {
-            return child.wait_with_output().expect("output");
-        }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let out = child.wait_with_output().expect("output");
-            panic!(
-                "{c:?} still running after {limit:?}\nstdout: {}\nstderr: {}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 #[test]
 fn help_mentions_every_setting() {
     let dir = tempfile::tempdir().unwrap();
-    let mut c = bin(dir.path());
+    let mut c = command(dir.path());
     c.arg("--help");
-    let out = run(c, Duration::from_secs(10));
+    let out = output(c, Duration::from_secs(10));
     assert!(out.status.success(), "{out:?}");
-    let help = text(&out.stdout);
+    let help = &out.stdout;
     for word in [
         "DATABASE_URL",
         "BETTER_AUTH_SECRET",
@@ -145,12 +95,11 @@ fn case(what: &'static str, env: &[(&'static str, &str)], setting: &'static str)
     }
 }
 
-#[test]
-fn bad_settings_stop_start_up_with_one_line_naming_them() {
-    let dir = tempfile::tempdir().unwrap();
-    let unknown_key = dir.path().join("unknown-key.toml");
+/// Each bad setting, in the environment, a config file or a flag; its files are written in `dir`.
+fn bad_cases(dir: &Path) -> Vec<BadCase> {
+    let unknown_key = dir.join("unknown-key.toml");
     std::fs::write(&unknown_key, "databse_url = \"sqlite://x\"\n").unwrap();
-    let short_in_file = dir.path().join("short-secret.toml");
+    let short_in_file = dir.join("short-secret.toml");
     std::fs::write(&short_in_file, "secret = \"file-s3cr3t-short\"\n").unwrap();
     let config = |p: &Path| p.to_str().unwrap().to_owned();
 
@@ -215,10 +164,7 @@ fn bad_settings_stop_start_up_with_one_line_naming_them() {
         ),
         case(
             "missing config file",
-            &[(
-                "BETTER_AUTH_GRPC_CONFIG",
-                &config(&dir.path().join("absent.toml")),
-            )],
+            &[("BETTER_AUTH_GRPC_CONFIG", &config(&dir.join("absent.toml")))],
             "config",
         ),
         BadCase {
@@ -260,7 +206,13 @@ fn bad_settings_stop_start_up_with_one_line_naming_them() {
         args: vec!["migrate".into(), "--table".into(), "account=x".into()],
         ..case("migrate --table account=x", &[], "tables")
     });
+    cases
+}
 
+#[test]
+fn bad_settings_stop_start_up_with_one_line_naming_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = bad_cases(dir.path());
     // A port held here: a binary that bound its port before checking the settings would
     // fail on it (naming listen_addr) instead of on the bad setting.
     let held = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -270,7 +222,7 @@ fn bad_settings_stop_start_up_with_one_line_naming_them() {
     std::fs::File::create(&db_file).unwrap();
     let db_url = format!("sqlite://{}", db_file.display());
     for c in cases {
-        let mut cmd = bin(dir.path());
+        let mut cmd = command(dir.path());
         cmd.env("DATABASE_URL", &db_url)
             .env("BETTER_AUTH_SECRET", SECRET)
             .env("LISTEN_ADDR", &held_addr)
@@ -282,33 +234,37 @@ fn bad_settings_stop_start_up_with_one_line_naming_them() {
                 cmd.env(k, v);
             }
         }
-        let out = run(cmd, Duration::from_secs(10));
-        let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
-        let what = c.what;
-        assert_eq!(out.status.code(), Some(2), "{what}: {out:?}");
-        let lines: Vec<&str> = stderr.lines().collect();
-        assert_eq!(
-            lines.len(),
-            1,
-            "{what}: want one stderr line, got {stderr:?}"
-        );
-        let prefix = format!("error: {}: ", c.setting);
-        assert!(
-            lines[0].starts_with(&prefix),
-            "{what}: {:?} does not start with {prefix:?}",
-            lines[0]
-        );
-        assert!(stdout.is_empty(), "{what}: stdout {stdout:?}");
-        for s in c.secret.into_iter().chain([SECRET]) {
-            assert!(
-                !stderr.contains(s),
-                "{what}: the secret value is echoed: {stderr:?}"
-            );
-        }
+        assert_refused(&c, &output(cmd, Duration::from_secs(10)));
         let size = std::fs::metadata(&db_file).unwrap().len();
-        assert_eq!(size, 0, "{what}: the database file was written");
+        assert_eq!(size, 0, "{}: the database file was written", c.what);
     }
     drop(held);
+}
+
+/// Exit 2, one stderr line naming the setting, nothing on stdout, no secret echoed.
+fn assert_refused(c: &BadCase, out: &Ended) {
+    let (stdout, stderr) = (&out.stdout, &out.stderr);
+    let what = c.what;
+    assert_eq!(out.status.code(), Some(2), "{what}: {out:?}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "{what}: want one stderr line, got {stderr:?}"
+    );
+    let prefix = format!("error: {}: ", c.setting);
+    assert!(
+        lines[0].starts_with(&prefix),
+        "{what}: {:?} does not start with {prefix:?}",
+        lines[0]
+    );
+    assert!(stdout.is_empty(), "{what}: stdout {stdout:?}");
+    for s in c.secret.into_iter().chain([SECRET]) {
+        assert!(
+            !stderr.contains(s),
+            "{what}: the secret value is echoed: {stderr:?}"
+        );
+    }
 }
 
 #[test]
@@ -316,12 +272,12 @@ fn serve_on_a_database_without_the_schema_stops_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     let db_file = dir.path().join("empty.sqlite");
     std::fs::File::create(&db_file).unwrap();
-    let mut c = bin(dir.path());
+    let mut c = command(dir.path());
     c.env("DATABASE_URL", format!("sqlite://{}", db_file.display()))
         .env("BETTER_AUTH_SECRET", SECRET)
         .env("LISTEN_ADDR", "127.0.0.1:0");
-    let out = run(c, Duration::from_secs(15));
-    let stderr = text(&out.stderr);
+    let out = output(c, Duration::from_secs(15));
+    let stderr = &out.stderr;
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     assert_eq!(stderr.lines().count(), 1, "{stderr:?}");
     assert!(stderr.contains("table \"user\" does not exist"), "{stderr}");
@@ -338,23 +294,23 @@ fn migrate_creates_then_reports_present() {
     let dir = tempfile::tempdir().unwrap();
     let db_file = dir.path().join("new.sqlite");
     let migrate = || {
-        let mut c = bin(dir.path());
+        let mut c = command(dir.path());
         c.arg("migrate")
             .env("DATABASE_URL", format!("sqlite://{}", db_file.display()))
             .env("BETTER_AUTH_SECRET", SECRET);
-        run(c, Duration::from_secs(15))
+        output(c, Duration::from_secs(15))
     };
     let first = migrate();
     assert!(first.status.success(), "{first:?}");
     assert_eq!(
-        text(&first.stdout).trim(),
+        first.stdout.trim(),
         "created Better Auth's schema (user, session, account, verification, jwks)"
     );
     assert!(db_file.is_file());
     let second = migrate();
     assert!(second.status.success(), "{second:?}");
     assert_eq!(
-        text(&second.stdout).trim(),
+        second.stdout.trim(),
         "Better Auth's schema is already present; nothing to do"
     );
     assert!(
@@ -365,47 +321,23 @@ fn migrate_creates_then_reports_present() {
 
 /// A running embedded default and what it printed.
 struct Embedded {
-    child: Child,
+    running: Running,
     lines: Vec<String>,
 }
 
 impl Embedded {
     fn start(dir: &Path, port: u16) -> Self {
-        let mut c = bin(dir);
+        let mut c = command(dir);
         c.env("LISTEN_ADDR", format!("127.0.0.1:{port}"));
-        let mut child = c.spawn().expect("the binary starts");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
+        let mut running = Running::spawn(c);
+        let lines = running.wait_for(Duration::from_secs(30), |stdout, _| {
+            let lines: Vec<String> = stdout.lines().map(str::to_owned).collect();
+            let grpcurl = lines.iter().filter(|l| l.starts_with("grpcurl ")).count();
+            (grpcurl >= 3).then_some(lines)
         });
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let mut lines = Vec::new();
-        while lines
-            .iter()
-            .filter(|l: &&String| l.starts_with("grpcurl "))
-            .count()
-            < 3
-        {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(left) {
-                Ok(line) => lines.push(line),
-                Err(e) => {
-                    let _ = child.kill();
-                    let out = child.wait_with_output().unwrap();
-                    panic!(
-                        "no 3 grpcurl lines within 30 s ({e}); stdout so far {lines:#?}\nstderr: {}",
-                        text(&out.stderr)
-                    );
-                }
-            }
-        }
-        Embedded { child, lines }
+        // Nobody reads its stdout from here on: a reader that went away must not stop it.
+        running.close_stdout();
+        Embedded { running, lines }
     }
 
     /// The value after `label` on the line that starts with it.
@@ -419,36 +351,9 @@ impl Embedded {
     }
 
     /// SIGTERM, then the exit status and stderr.
-    fn terminate(mut self) -> (std::process::ExitStatus, String) {
-        let pid = self.child.id().to_string();
-        let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        assert!(sent.success());
-        let started = Instant::now();
-        let status = loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                break s;
-            }
-            if started.elapsed() > Duration::from_secs(10) {
-                let _ = self.child.kill();
-                panic!("no exit within 10 s of SIGTERM");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        let mut stderr = String::new();
-        self.child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut stderr)
-            .unwrap();
-        (status, stderr)
-    }
-}
-
-impl Drop for Embedded {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    fn terminate(self) -> (std::process::ExitStatus, String) {
+        let ended = self.running.terminate(Duration::from_secs(10));
+        (ended.status, ended.stderr)
     }
 }
 

@@ -4,6 +4,7 @@ pub mod better_auth;
 pub mod db;
 pub mod fixtures;
 pub mod pg;
+pub mod process;
 pub mod server;
 pub mod sql;
 pub mod vectors;

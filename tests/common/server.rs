@@ -17,8 +17,35 @@ pub struct TestServer {
     pub client: AuthServiceClient<Channel>,
     pub store: Arc<dyn Store>,
     pub config: Config,
-    stop: Option<oneshot::Sender<()>>,
-    handle: Option<JoinHandle<()>>,
+    serving: Serving,
+}
+
+/// An app serving on 127.0.0.1:0 in this runtime, until [`Serving::stop`].
+pub struct Serving {
+    pub addr: SocketAddr,
+    stop: oneshot::Sender<()>,
+    handle: JoinHandle<()>,
+}
+
+impl Serving {
+    pub async fn start(app: App) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let handle = tokio::spawn(async move {
+            app.serve(listener, async {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("server runs");
+        });
+        Self { addr, stop, handle }
+    }
+
+    pub async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.handle.await;
+    }
 }
 
 /// Settings for a database URL and secret; adjust fields before `start`.
@@ -58,16 +85,8 @@ impl TestServer {
         let config = config(&args);
         let app = App::build(config.clone(), clock).await.expect("app builds");
         let store = app.store.clone();
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let (stop, stopped) = oneshot::channel::<()>();
-        let handle = tokio::spawn(async move {
-            app.serve(listener, async {
-                let _ = stopped.await;
-            })
-            .await
-            .expect("server runs");
-        });
+        let serving = Serving::start(app).await;
+        let addr = serving.addr;
         let client = AuthServiceClient::connect(format!("http://{addr}"))
             .await
             .expect("client connects");
@@ -76,8 +95,7 @@ impl TestServer {
             client,
             store,
             config,
-            stop: Some(stop),
-            handle: Some(handle),
+            serving,
         }
     }
 
@@ -85,12 +103,7 @@ impl TestServer {
         format!("http://{}", self.addr)
     }
 
-    pub async fn stop(mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(h) = self.handle.take() {
-            let _ = h.await;
-        }
+    pub async fn stop(self) {
+        self.serving.stop().await;
     }
 }
