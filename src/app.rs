@@ -13,6 +13,7 @@ use crate::auth::{
 use crate::cli::{Cli, Command};
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::{Config, DatabaseConfig, DbKind};
+use crate::demo;
 use crate::grpc::{server, service::AuthGrpc};
 use crate::store::{postgres, sqlite, SchemaState, Store, StoreError};
 use crate::token::{Issuer, JwkRows, KeySet, Verifier};
@@ -75,6 +76,18 @@ impl App {
             self.config.callers.clone(),
             self.config.database.timeout,
         )
+    }
+
+    /// What the embedded default's demo seeding takes from this app.
+    fn demo_inputs(&self) -> demo::Inputs<'_> {
+        demo::Inputs {
+            store: self.store.as_ref(),
+            session_lifetime: self.config.session.expires_in,
+            secrets: &self.config.secrets,
+            cookie_name: &self.config.credentials.session_cookie,
+            issuer: self.tokens.as_ref().map(|t| t.issuer().as_ref()),
+            api_key: self.config.demo_api_key.as_ref(),
+        }
     }
 
     pub async fn serve(
@@ -244,10 +257,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .context("database")?;
     if embedded {
-        let demo = crate::demo::seed(&app)
+        let seeded = demo::seed(app.demo_inputs())
             .await
             .context("seeding the demo user")?;
-        say(&demo.banner(addr));
+        say(&seeded.banner(addr));
     }
     let tls = match &app.config.transport.tls {
         None => "off",

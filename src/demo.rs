@@ -1,15 +1,15 @@
 //! The embedded default's demo user: one user with a live session, and the lines to try it.
 use std::net::SocketAddr;
 
-use chrono::TimeDelta;
+use chrono::{DateTime, TimeDelta, Utc};
+use secrecy::{ExposeSecret, SecretString};
 
-use crate::app::App;
 use crate::auth::signature;
 use crate::domain::model::{random_id, Session, User};
+use crate::domain::secret::Secrets;
 use crate::domain::time::millis;
-use crate::store::StoreError;
-use crate::token::IssueOptions;
-use secrecy::ExposeSecret;
+use crate::store::{Store, StoreError};
+use crate::token::{IssueOptions, Issuer};
 
 pub const DEMO_EMAIL: &str = "demo@example.com";
 
@@ -23,55 +23,29 @@ pub struct Demo {
     pub jwt: Option<String>,
 }
 
+/// What seeding takes from the assembled service.
+pub struct Inputs<'a> {
+    pub store: &'a dyn Store,
+    /// Better Auth's `session.expiresIn`, for a new demo session.
+    pub session_lifetime: TimeDelta,
+    pub secrets: &'a Secrets,
+    pub cookie_name: &'a str,
+    /// `None` when JWT issuing is off: the banner then has no IssueToken lines.
+    pub issuer: Option<&'a Issuer>,
+    pub api_key: Option<&'a SecretString>,
+}
+
 /// Inserts the demo user the first time, and a new session whenever the last one is not live
 /// for at least another hour.
-pub async fn seed(app: &App) -> Result<Demo, StoreError> {
-    let now = millis(chrono::Utc::now());
-    let store = &app.store;
-    let user = match store.find_user_by_email(DEMO_EMAIL).await? {
-        Some(u) => u,
-        None => {
-            let u = User {
-                id: random_id(32),
-                name: "Demo User".into(),
-                email: DEMO_EMAIL.into(),
-                email_verified: true,
-                image: None,
-                created_at: now,
-                updated_at: now,
-                extra: vec![],
-            };
-            store.insert_user(&u).await?;
-            u
-        }
-    };
-    let live = store
-        .latest_session_of(&user.id)
-        .await?
-        .filter(|s| s.expires_at > now + TimeDelta::hours(1));
-    let session = match live {
-        Some(s) => s,
-        None => {
-            let s = Session {
-                id: random_id(32),
-                expires_at: now + app.config.session.expires_in,
-                token: random_id(32),
-                created_at: now,
-                updated_at: now,
-                ip_address: Some(String::new()),
-                user_agent: Some(String::new()),
-                user_id: user.id.clone(),
-                extra: vec![],
-            };
-            store.insert_session(&s).await?;
-            s
-        }
-    };
-    let cookie = signature::sign_cookie_value(&session.token, app.config.secrets.current());
-    let cookie_header = format!("{}={cookie}", app.config.credentials.session_cookie);
-    let jwt = match &app.tokens {
-        Some(t) => Some(
-            t.issuer()
+pub async fn seed(inputs: Inputs<'_>) -> Result<Demo, StoreError> {
+    let now = millis(Utc::now());
+    let user = demo_user(inputs.store, now).await?;
+    let session = live_session(inputs.store, &user, now, inputs.session_lifetime).await?;
+    let cookie = signature::sign_cookie_value(&session.token, inputs.secrets.current());
+    let cookie_header = format!("{}={cookie}", inputs.cookie_name);
+    let jwt = match inputs.issuer {
+        Some(issuer) => Some(
+            issuer
                 .issue(&user, IssueOptions::default())
                 .await
                 .map_err(token_err)?
@@ -79,11 +53,7 @@ pub async fn seed(app: &App) -> Result<Demo, StoreError> {
         ),
         None => None,
     };
-    let api_key = app
-        .config
-        .demo_api_key
-        .as_ref()
-        .map(|k| k.expose_secret().to_owned());
+    let api_key = inputs.api_key.map(|k| k.expose_secret().to_owned());
     Ok(Demo {
         user,
         token: session.token,
@@ -91,6 +61,52 @@ pub async fn seed(app: &App) -> Result<Demo, StoreError> {
         api_key,
         jwt,
     })
+}
+
+async fn demo_user(store: &dyn Store, now: DateTime<Utc>) -> Result<User, StoreError> {
+    if let Some(u) = store.find_user_by_email(DEMO_EMAIL).await? {
+        return Ok(u);
+    }
+    let u = User {
+        id: random_id(32),
+        name: "Demo User".into(),
+        email: DEMO_EMAIL.into(),
+        email_verified: true,
+        image: None,
+        created_at: now,
+        updated_at: now,
+        extra: vec![],
+    };
+    store.insert_user(&u).await?;
+    Ok(u)
+}
+
+async fn live_session(
+    store: &dyn Store,
+    user: &User,
+    now: DateTime<Utc>,
+    lifetime: TimeDelta,
+) -> Result<Session, StoreError> {
+    let live = store
+        .latest_session_of(&user.id)
+        .await?
+        .filter(|s| s.expires_at > now + TimeDelta::hours(1));
+    if let Some(s) = live {
+        return Ok(s);
+    }
+    let s = Session {
+        id: random_id(32),
+        expires_at: now + lifetime,
+        token: random_id(32),
+        created_at: now,
+        updated_at: now,
+        ip_address: Some(String::new()),
+        user_agent: Some(String::new()),
+        user_id: user.id.clone(),
+        extra: vec![],
+    };
+    store.insert_session(&s).await?;
+    Ok(s)
 }
 
 fn token_err(e: crate::token::TokenError) -> StoreError {

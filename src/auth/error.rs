@@ -18,11 +18,32 @@ pub enum AuthError {
     /// The caller is known but may not do this.
     #[error("{0}")]
     Denied(String),
-    /// A feature this request needs is not configured (e.g. JWTs without BETTER_AUTH_URL).
-    #[error("{0}")]
-    NotConfigured(String),
+    /// IssueToken where no issuer is configured or the jwks table is missing.
+    #[error(
+        "JWT issuing is off: set BETTER_AUTH_URL (or --jwt-issuer) and enable Better Auth's \
+         jwt plugin (jwks table)"
+    )]
+    NotConfigured,
+    /// IssueToken with neither `session_token` nor `user_id`.
+    #[error("set session_token or user_id")]
+    SubjectMissing,
+    /// IssueToken with neither an API key nor a client certificate.
+    #[error(
+        "IssueToken needs an x-api-key metadata entry (or a client certificate under mutual TLS)"
+    )]
+    CallerMissing,
+    /// An API key no configured caller has.
+    #[error("unknown API key")]
+    ApiKeyUnknown,
+    /// A verified client certificate that names no configured caller.
+    #[error("the client certificate names no configured caller")]
+    CertificateUnknown,
+    /// A jwks key this service cannot use (undecryptable, malformed, unsupported algorithm).
     #[error(transparent)]
-    Token(TokenError),
+    KeyUnusable(TokenError),
+    /// A token primitive failed where it cannot in practice: a bug or a broken host.
+    #[error(transparent)]
+    TokenInternal(TokenError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -54,7 +75,10 @@ impl From<TokenError> for AuthError {
             TokenError::AudienceNotAllowed(a) => {
                 AuthError::BadRequest(format!("audience {a:?} is not accepted by this service"))
             }
-            other => AuthError::Token(other),
+            TokenError::KeyDecrypt { .. }
+            | TokenError::BadKey { .. }
+            | TokenError::UnsupportedAlg(_) => AuthError::KeyUnusable(e),
+            TokenError::Internal(_) => AuthError::TokenInternal(e),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Thin handlers: read the request, ask the domain, convert the answer.
 use std::{future::Future, time::Duration};
 
-use tonic::{Code, Request, Response, Status};
+use tonic::{Request, Response, Status};
 
 use super::{convert, status};
 use crate::auth::{
@@ -12,6 +12,7 @@ use crate::auth::{
 };
 use crate::proto::auth::v1::{self as pb, auth_service_server::AuthService};
 use crate::store::StoreError;
+use crate::token::IssuedJwt;
 
 pub struct AuthGrpc {
     auth: Authenticator,
@@ -38,32 +39,45 @@ impl AuthGrpc {
 
     /// The calling service: by its `x-api-key` metadata when it sends one, else by the
     /// client certificate it presented under mutual TLS.
-    fn caller<T>(&self, request: &Request<T>) -> Result<&Caller, Status> {
+    fn caller<T>(&self, request: &Request<T>) -> Result<&Caller, AuthError> {
         let key = request
             .metadata()
             .get("x-api-key")
             .and_then(|v| v.to_str().ok())
             .filter(|k| !k.is_empty());
         if let Some(key) = key {
-            return self.callers.authenticate(key).ok_or_else(|| {
-                status::with_reason(Code::Unauthenticated, "unknown API key", "API_KEY_UNKNOWN")
-            });
+            return self
+                .callers
+                .authenticate(key)
+                .ok_or(AuthError::ApiKeyUnknown);
         }
         let certs = request.peer_certs();
         match certs.as_deref().and_then(|c| c.first()) {
-            Some(leaf) => self.callers.by_certificate(leaf).ok_or_else(|| {
-                status::with_reason(
-                    Code::PermissionDenied,
-                    "the client certificate names no configured caller",
-                    "CERTIFICATE_UNKNOWN",
-                )
-            }),
-            None => Err(status::with_reason(
-                Code::Unauthenticated,
-                "IssueToken needs an x-api-key metadata entry (or a client certificate under mutual TLS)",
-                "API_KEY_MISSING",
-            )),
+            Some(leaf) => self
+                .callers
+                .by_certificate(leaf)
+                .ok_or(AuthError::CertificateUnknown),
+            None => Err(AuthError::CallerMissing),
         }
+    }
+
+    /// IssueToken's checks in their order: the caller, then issuing configured, then the request.
+    async fn issue(&self, request: Request<pb::IssueTokenRequest>) -> Result<IssuedJwt, AuthError> {
+        let caller = self.caller(&request)?;
+        let tokens = self.tokens.as_ref().ok_or(AuthError::NotConfigured)?;
+        let deadline = caller_deadline(request.metadata());
+        let req = request.into_inner();
+        let issue = IssueRequest {
+            caller,
+            subject: subject(req.subject)?,
+            audience: Some(req.audience).filter(|a| !a.is_empty()),
+            lifetime: req
+                .lifetime_seconds
+                .map(|s| Duration::from_secs(u64::from(s))),
+        };
+        let issued = self.bounded(deadline, tokens.issue(issue)).await?;
+        tracing::debug!(caller = %caller.name, kid = %issued.kid, "issued a JWT");
+        Ok(issued)
     }
 
     /// A database that hangs answers UNAVAILABLE instead of holding the caller: the work is
@@ -121,40 +135,7 @@ impl AuthService for AuthGrpc {
         &self,
         request: Request<pb::IssueTokenRequest>,
     ) -> Result<Response<pb::IssueTokenResponse>, Status> {
-        let caller = self.caller(&request)?;
-        let tokens = self.tokens.as_ref().ok_or_else(|| {
-            status::with_reason(
-                Code::FailedPrecondition,
-                "JWT issuing is off: set BETTER_AUTH_URL (or --jwt-issuer) and enable Better Auth's jwt plugin (jwks table)",
-                "NOT_CONFIGURED",
-            )
-        })?;
-        let deadline = caller_deadline(request.metadata());
-        let req = request.into_inner();
-        let subject = match req.subject {
-            Some(pb::issue_token_request::Subject::SessionToken(t)) => Subject::Session(t),
-            Some(pb::issue_token_request::Subject::UserId(id)) => Subject::UserId(id),
-            None => {
-                return Err(status::with_reason(
-                    Code::InvalidArgument,
-                    "set session_token or user_id",
-                    "SUBJECT_MISSING",
-                ))
-            }
-        };
-        let issue = IssueRequest {
-            caller,
-            subject,
-            audience: Some(req.audience).filter(|a| !a.is_empty()),
-            lifetime: req
-                .lifetime_seconds
-                .map(|s| Duration::from_secs(u64::from(s))),
-        };
-        let issued = self
-            .bounded(deadline, tokens.issue(issue))
-            .await
-            .map_err(|e| status::auth(&e))?;
-        tracing::debug!(caller = %caller.name, kid = %issued.kid, "issued a JWT");
+        let issued = self.issue(request).await.map_err(|e| status::auth(&e))?;
         Ok(Response::new(pb::IssueTokenResponse {
             token: issued.token,
             kid: issued.kid,
@@ -179,6 +160,14 @@ impl AuthService for AuthGrpc {
             session: Some(convert::session(&found.session)),
             user: Some(convert::user(&found.user)),
         }))
+    }
+}
+
+fn subject(s: Option<pb::issue_token_request::Subject>) -> Result<Subject, AuthError> {
+    match s {
+        Some(pb::issue_token_request::Subject::SessionToken(t)) => Ok(Subject::Session(t)),
+        Some(pb::issue_token_request::Subject::UserId(id)) => Ok(Subject::UserId(id)),
+        None => Err(AuthError::SubjectMissing),
     }
 }
 

@@ -5,7 +5,6 @@ use tonic_types::{ErrorDetails, StatusExt};
 use crate::auth::error::AuthError;
 use crate::domain::reason::Reason;
 use crate::store::StoreError;
-use crate::token::TokenError;
 
 pub const DOMAIN: &str = "better-auth-grpc";
 
@@ -17,7 +16,7 @@ pub fn with_reason(code: Code, message: impl Into<String>, reason: &str) -> Stat
 
 /// A refused credential on an RPC whose answer is a session (GetSession): bad input is
 /// INVALID_ARGUMENT, a well-formed credential with no live session is NOT_FOUND.
-pub fn refused(reason: Reason) -> Status {
+fn refused(reason: Reason) -> Status {
     let code = if reason.is_bad_input() {
         Code::InvalidArgument
     } else {
@@ -26,7 +25,7 @@ pub fn refused(reason: Reason) -> Status {
     with_reason(code, super::convert::describe(reason), reason.as_str())
 }
 
-pub fn store(e: &StoreError) -> Status {
+fn store(e: &StoreError) -> Status {
     match e {
         StoreError::Unavailable(_) => {
             tracing::warn!(error = %e, "database unavailable");
@@ -43,35 +42,97 @@ pub fn store(e: &StoreError) -> Status {
     }
 }
 
+/// The message is the error's own text (`Display`), except where noted.
 pub fn auth(e: &AuthError) -> Status {
-    match e {
-        AuthError::Refused { reason, .. } => refused(*reason),
-        AuthError::Store(s) => store(s),
-        AuthError::BadRequest(m) => with_reason(Code::InvalidArgument, m.clone(), "BAD_REQUEST"),
-        AuthError::Denied(m) => with_reason(Code::PermissionDenied, m.clone(), "PERMISSION_DENIED"),
-        AuthError::NotConfigured(m) => {
-            with_reason(Code::FailedPrecondition, m.clone(), "NOT_CONFIGURED")
+    let (code, reason) = match e {
+        AuthError::Refused { reason, .. } => return refused(*reason),
+        AuthError::Store(s) => return store(s),
+        AuthError::TokenInternal(t) => {
+            tracing::error!(error = %t, "internal token error");
+            return with_reason(Code::Internal, "internal error", "INTERNAL");
         }
-        AuthError::Token(t) => token(t),
-    }
+        AuthError::KeyUnusable(t) => {
+            tracing::error!(error = %t, "JWT key unusable");
+            (Code::FailedPrecondition, "JWT_KEY_UNUSABLE")
+        }
+        AuthError::BadRequest(_) => (Code::InvalidArgument, "BAD_REQUEST"),
+        AuthError::Denied(_) => (Code::PermissionDenied, "PERMISSION_DENIED"),
+        AuthError::NotConfigured => (Code::FailedPrecondition, "NOT_CONFIGURED"),
+        AuthError::SubjectMissing => (Code::InvalidArgument, "SUBJECT_MISSING"),
+        AuthError::CallerMissing => (Code::Unauthenticated, "API_KEY_MISSING"),
+        AuthError::ApiKeyUnknown => (Code::Unauthenticated, "API_KEY_UNKNOWN"),
+        AuthError::CertificateUnknown => (Code::PermissionDenied, "CERTIFICATE_UNKNOWN"),
+    };
+    with_reason(code, e.to_string(), reason)
 }
 
-fn token(e: &TokenError) -> Status {
-    match e {
-        TokenError::KeyDecrypt { .. }
-        | TokenError::BadKey { .. }
-        | TokenError::UnsupportedAlg(_) => {
-            tracing::error!(error = %e, "JWT key unusable");
-            with_reason(Code::FailedPrecondition, e.to_string(), "JWT_KEY_UNUSABLE")
-        }
-        TokenError::Store(s) => store(s),
-        TokenError::Refused(r) => refused(*r),
-        TokenError::AudienceNotAllowed(_) => {
-            with_reason(Code::InvalidArgument, e.to_string(), "BAD_REQUEST")
-        }
-        TokenError::Internal(_) => {
-            tracing::error!(error = %e, "internal token error");
-            with_reason(Code::Internal, "internal error", "INTERNAL")
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::token::TokenError;
+    use tonic_types::StatusExt;
+
+    fn parts(e: AuthError) -> (Code, String, String) {
+        let s = auth(&e);
+        let reason = s.get_error_details().error_info().unwrap().reason.clone();
+        (s.code(), s.message().to_owned(), reason)
+    }
+
+    fn expect(e: AuthError, code: Code, message: &str, reason: &str) {
+        assert_eq!(parts(e), (code, message.to_owned(), reason.to_owned()));
+    }
+
+    #[test]
+    fn caller_and_request_errors_keep_their_statuses() {
+        expect(
+            AuthError::ApiKeyUnknown,
+            Code::Unauthenticated,
+            "unknown API key",
+            "API_KEY_UNKNOWN",
+        );
+        expect(
+            AuthError::CertificateUnknown,
+            Code::PermissionDenied,
+            "the client certificate names no configured caller",
+            "CERTIFICATE_UNKNOWN",
+        );
+        expect(
+            AuthError::CallerMissing,
+            Code::Unauthenticated,
+            "IssueToken needs an x-api-key metadata entry (or a client certificate under mutual TLS)",
+            "API_KEY_MISSING",
+        );
+        expect(
+            AuthError::SubjectMissing,
+            Code::InvalidArgument,
+            "set session_token or user_id",
+            "SUBJECT_MISSING",
+        );
+        expect(
+            AuthError::NotConfigured,
+            Code::FailedPrecondition,
+            "JWT issuing is off: set BETTER_AUTH_URL (or --jwt-issuer) and enable Better Auth's jwt plugin (jwks table)",
+            "NOT_CONFIGURED",
+        );
+    }
+
+    #[test]
+    fn token_errors_keep_their_statuses() {
+        let t = TokenError::UnsupportedAlg("HS512".into());
+        let text = t.to_string();
+        expect(
+            t.into(),
+            Code::FailedPrecondition,
+            &text,
+            "JWT_KEY_UNUSABLE",
+        );
+        let e = AuthError::from(TokenError::Internal("rng".into()));
+        expect(e, Code::Internal, "internal error", "INTERNAL");
+        let e = AuthError::from(TokenError::AudienceNotAllowed("x".into()));
+        let (code, _, reason) = parts(e);
+        assert_eq!(
+            (code, reason.as_str()),
+            (Code::InvalidArgument, "BAD_REQUEST")
+        );
     }
 }

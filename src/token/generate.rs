@@ -13,14 +13,12 @@ use super::alg::Alg;
 use super::at_rest::encrypt_private_key;
 use super::error::TokenError;
 use super::jwk::{PrivateJwk, PrivateParts, PublicJwk, RsaPrivate};
+use super::pkcs::pkcs1_of_pkcs8;
 use super::settings::JwtSettings;
 use super::signing_key::SigningKey;
 use crate::domain::model::JwkRow;
 use crate::domain::secret::Secrets;
 use crate::domain::time::millis;
-
-const RSA_ENCRYPTION_OID: pkcs8::ObjectIdentifier =
-    pkcs8::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
 
 /// A 32-character `[A-Za-z0-9]` id from a CSPRNG, like Better Auth's `generateId()`.
 pub fn new_key_id() -> String {
@@ -103,15 +101,6 @@ fn rsa_jwk(bits: usize) -> Result<PrivateJwk, TokenError> {
             qi: secret(key.coefficient),
         })),
     })
-}
-
-/// The PKCS#1 `RSAPrivateKey` inside a PKCS#8 `PrivateKeyInfo`.
-pub(crate) fn pkcs1_of_pkcs8(der: &[u8]) -> Result<&[u8], String> {
-    let info = pkcs8::PrivateKeyInfo::try_from(der).map_err(|e| format!("PKCS#8: {e}"))?;
-    if info.algorithm.oid != RSA_ENCRYPTION_OID {
-        return Err("PKCS#8 key is not rsaEncryption".into());
-    }
-    Ok(info.private_key)
 }
 
 /// A new key and the row Better Auth would insert for it: `id` 32 alphanumerics, public JWK

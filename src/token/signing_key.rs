@@ -17,6 +17,7 @@ use super::alg::Alg;
 use super::b64;
 use super::error::TokenError;
 use super::jwk::{PrivateJwk, PrivateParts, PublicJwk, RsaPrivate};
+use super::pkcs::pkcs1_of_pkcs8;
 
 pub struct SigningKey {
     alg: Alg,
@@ -144,6 +145,6 @@ fn rsa_der(jwk: &PrivateJwk) -> Result<EncodingKey, String> {
     let pkcs8 = pair
         .as_der()
         .map_err(|e| format!("PKCS#8 export failed: {e}"))?;
-    let pkcs1 = super::generate::pkcs1_of_pkcs8(pkcs8.as_ref())?;
+    let pkcs1 = pkcs1_of_pkcs8(pkcs8.as_ref())?;
     Ok(EncodingKey::from_rsa_der(pkcs1))
 }

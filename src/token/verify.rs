@@ -12,6 +12,7 @@ use super::error::TokenError;
 use super::keyset::KeySet;
 use super::settings::JwtSettings;
 use super::verified_cache::VerifiedCache;
+use super::verified_jwt::VerifiedJwt;
 use super::verifying_key::{verify_hs256, VerifyingKey};
 use crate::clock::SharedClock;
 use crate::domain::reason::Reason;
@@ -26,18 +27,6 @@ const MAX_KID_LEN: usize = 128;
 pub struct VerifyOptions<'a> {
     /// Narrow the accepted audience to this one; it must itself be a configured audience.
     pub audience: Option<&'a str>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct VerifiedJwt {
-    /// The whole payload, in token order.
-    pub claims: Map<String, Value>,
-    pub sub: String,
-    /// `exp`, whole seconds since the epoch.
-    pub exp: i64,
-    /// `None` only for HS256 shared-secret tokens.
-    pub kid: Option<String>,
-    pub alg: &'static str,
 }
 
 pub struct Verifier {
@@ -228,3 +217,6 @@ fn refuse_forbidden_headers(header: &Map<String, Value>) -> Result<(), Reason> {
 fn plausible_kid(kid: &str) -> bool {
     !kid.is_empty() && kid.len() <= MAX_KID_LEN && !kid.chars().any(char::is_control)
 }
+
+#[cfg(test)]
+mod cache_tests;
