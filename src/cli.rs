@@ -1,8 +1,12 @@
-//! Command line. Every setting has a flag and an environment variable (shown by `--help`)
-//! and a key in the optional TOML file; a flag or variable wins over the file.
+//! Command line. Every setting is declared once, as a field of `SettingsArgs`: its flag, its
+//! environment variable and its `--help` text, and (the field's name) its key in the optional
+//! TOML file, read by serde into the same struct; a flag or variable wins over the file.
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use serde::Deserialize;
+
+use crate::config::layer::layered;
 
 #[derive(Parser)]
 #[command(
@@ -34,11 +38,15 @@ pub enum Command {
     Migrate,
 }
 
+layered! {
 // No Debug: it holds secrets and the database URL as given.
-#[derive(Args, Default, Clone)]
+// Serde reads the TOML file's plain keys; unknown keys are refused there by name.
+#[derive(Args, Default, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct SettingsArgs {
     /// TOML file with any of the settings below.
     #[arg(long, env = "BETTER_AUTH_GRPC_CONFIG", global = true)]
+    #[serde(skip)]
     pub config: Option<PathBuf>,
 
     /// postgres://… (Neon: add ?sslmode=require) or sqlite://path. Unset: the embedded SQLite default.
@@ -86,6 +94,8 @@ pub struct SettingsArgs {
         global = true,
         value_delimiter = ','
     )]
+    // The file has a [tables] table instead (file-only structure, read apart).
+    #[serde(skip)]
     pub tables: Vec<String>,
 
     /// Column name override, model.field=column (e.g. user.emailVerified=email_verified).
@@ -95,6 +105,8 @@ pub struct SettingsArgs {
         global = true,
         value_delimiter = ','
     )]
+    // The file has a [columns] table instead (file-only structure, read apart).
+    #[serde(skip)]
     pub columns: Vec<String>,
 
     /// Columns are snake_case (email_verified), as Prisma/Drizzle setups often map them [default: false].
@@ -167,6 +179,10 @@ pub struct SettingsArgs {
     /// Upper bound for one database call, in milliseconds; past it the call answers UNAVAILABLE [default: 3000].
     #[arg(long, env = "BETTER_AUTH_GRPC_DB_TIMEOUT_MS", global = true)]
     pub db_timeout_ms: Option<u64>,
+
+    /// Log filter (tracing EnvFilter syntax) [default: info].
+    #[arg(long, env = "BETTER_AUTH_GRPC_LOG", global = true)]
+    pub log: Option<String>,
 
     /// Alg of keys this service creates, and of jwks rows whose alg is NULL: EdDSA, ES256, ES512,
     /// RS256, PS256 (jwks.keyPairConfig.alg) [default: EdDSA].
@@ -261,8 +277,5 @@ pub struct SettingsArgs {
     /// PEM CA certificate(s): mutual TLS, clients must present a certificate it signed.
     #[arg(long, env = "BETTER_AUTH_GRPC_TLS_CLIENT_CA", global = true)]
     pub tls_client_ca: Option<PathBuf>,
-
-    /// Log filter (tracing EnvFilter syntax) [default: info].
-    #[arg(long, env = "BETTER_AUTH_GRPC_LOG", global = true)]
-    pub log: Option<String>,
+}
 }

@@ -5,7 +5,7 @@ use std::{path::Path, time::Duration};
 use rustls_pki_types::{pem::PemObject, CertificateDer, PrivateKeyDer};
 use tonic::transport::{Certificate, Identity, ServerTlsConfig};
 
-use super::{bad, ConfigError, FileConfig};
+use super::{bad, ConfigError};
 use crate::cli::SettingsArgs;
 
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 64 * 1024;
@@ -38,39 +38,8 @@ pub struct TlsConfig {
     pub mutual: bool,
 }
 
-/// The file's transport keys, taken out before the rest of the file is consumed.
-#[derive(Debug, Default)]
-pub struct FileTransport {
-    max_message_bytes: Option<usize>,
-    max_concurrent_requests: Option<usize>,
-    request_timeout_ms: Option<u64>,
-    drain_timeout_ms: Option<u64>,
-    tls_cert: Option<std::path::PathBuf>,
-    tls_key: Option<std::path::PathBuf>,
-    tls_client_ca: Option<std::path::PathBuf>,
-}
-
-pub fn take(f: &mut FileConfig) -> FileTransport {
-    FileTransport {
-        max_message_bytes: f.max_message_bytes.take(),
-        max_concurrent_requests: f.max_concurrent_requests.take(),
-        request_timeout_ms: f.request_timeout_ms.take(),
-        drain_timeout_ms: f.drain_timeout_ms.take(),
-        tls_cert: f.tls_cert.take(),
-        tls_key: f.tls_key.take(),
-        tls_client_ca: f.tls_client_ca.take(),
-    }
-}
-
-pub fn build(
-    a: &SettingsArgs,
-    f: FileTransport,
-    max_token_bytes: usize,
-) -> Result<TransportConfig, ConfigError> {
-    let max_message_bytes = a
-        .max_message_bytes
-        .or(f.max_message_bytes)
-        .unwrap_or(DEFAULT_MAX_MESSAGE_BYTES);
+pub fn build(s: &SettingsArgs, max_token_bytes: usize) -> Result<TransportConfig, ConfigError> {
+    let max_message_bytes = s.max_message_bytes.unwrap_or(DEFAULT_MAX_MESSAGE_BYTES);
     if !(1024..=64 << 20).contains(&max_message_bytes) {
         return Err(bad(
             "max_message_bytes",
@@ -87,9 +56,8 @@ pub fn build(
             ),
         ));
     }
-    let max_concurrent_requests = a
+    let max_concurrent_requests = s
         .max_concurrent_requests
-        .or(f.max_concurrent_requests)
         .unwrap_or(DEFAULT_MAX_CONCURRENT_REQUESTS);
     if !(1..=100_000).contains(&max_concurrent_requests) {
         return Err(bad(
@@ -97,29 +65,26 @@ pub fn build(
             "must be between 1 and 100000",
         ));
     }
-    let request_timeout = millis(
-        "request_timeout_ms",
-        a.request_timeout_ms.or(f.request_timeout_ms),
-        DEFAULT_REQUEST_TIMEOUT_MS,
-        10,
-    )?;
-    let drain_timeout = millis(
-        "drain_timeout_ms",
-        a.drain_timeout_ms.or(f.drain_timeout_ms),
-        DEFAULT_DRAIN_TIMEOUT_MS,
-        0,
-    )?;
-    let tls = tls(
-        a.tls_cert.clone().or(f.tls_cert),
-        a.tls_key.clone().or(f.tls_key),
-        a.tls_client_ca.clone().or(f.tls_client_ca),
-    )?;
     Ok(TransportConfig {
         max_message_bytes,
         max_concurrent_requests,
-        request_timeout,
-        drain_timeout,
-        tls,
+        request_timeout: millis(
+            "request_timeout_ms",
+            s.request_timeout_ms,
+            DEFAULT_REQUEST_TIMEOUT_MS,
+            10,
+        )?,
+        drain_timeout: millis(
+            "drain_timeout_ms",
+            s.drain_timeout_ms,
+            DEFAULT_DRAIN_TIMEOUT_MS,
+            0,
+        )?,
+        tls: tls(
+            s.tls_cert.clone(),
+            s.tls_key.clone(),
+            s.tls_client_ca.clone(),
+        )?,
     })
 }
 
@@ -224,7 +189,7 @@ mod tests {
     use super::*;
 
     fn build_with(a: SettingsArgs) -> Result<TransportConfig, ConfigError> {
-        build(&a, FileTransport::default(), 8192)
+        build(&a, 8192)
     }
 
     #[test]
@@ -239,7 +204,7 @@ mod tests {
 
     #[test]
     fn file_values_apply_and_flags_win() {
-        let f = FileTransport {
+        let f = SettingsArgs {
             max_concurrent_requests: Some(3),
             drain_timeout_ms: Some(0),
             ..Default::default()
@@ -248,7 +213,7 @@ mod tests {
             max_concurrent_requests: Some(4),
             ..Default::default()
         };
-        let t = build(&a, f, 8192).unwrap();
+        let t = build(&a.over(f), 8192).unwrap();
         assert_eq!(t.max_concurrent_requests, 4);
         assert_eq!(t.drain_timeout, Duration::ZERO);
     }
@@ -337,5 +302,33 @@ mod tests {
             let e = build_with(a).unwrap_err();
             assert_eq!(e.setting, setting, "{e}");
         }
+    }
+
+    /// Moved from tests/transport.rs: the file's transport keys apply through `Config::load`.
+    #[test]
+    fn file_keys_apply_through_load_and_flags_win() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("config.toml");
+        std::fs::write(
+            &file,
+            "max_message_bytes = 100000\nmax_concurrent_requests = 7\nrequest_timeout_ms = 1234\n\
+             drain_timeout_ms = 0\ntls_cert = \"\"\ntls_key = \"\"\ntls_client_ca = \"\"\n",
+        )
+        .unwrap();
+        let mut args = SettingsArgs {
+            config: Some(file),
+            database_url: Some("sqlite::memory:".into()),
+            secret: Some("0123456789abcdef0123456789abcdef".into()),
+            ..Default::default()
+        };
+        let t = crate::config::Config::load(&args).unwrap().transport;
+        assert_eq!(t.max_message_bytes, 100_000);
+        assert_eq!(t.max_concurrent_requests, 7);
+        assert_eq!(t.request_timeout, Duration::from_millis(1234));
+        assert_eq!(t.drain_timeout, Duration::ZERO);
+        assert!(t.tls.is_none());
+        args.max_concurrent_requests = Some(9);
+        let t = crate::config::Config::load(&args).unwrap().transport;
+        assert_eq!(t.max_concurrent_requests, 9);
     }
 }

@@ -8,8 +8,6 @@ mod limits;
 mod tls;
 
 use std::{
-    path::Path,
-    process::Command,
     sync::Arc,
     time::{Duration, Instant},
 };
@@ -18,7 +16,7 @@ use better_auth_grpc::{
     proto::auth::v1::{auth_service_client::AuthServiceClient, ValidateTokenRequest},
     store::Store,
 };
-use common::{process::BIN, server};
+use common::server;
 use sqlx::{Connection, PgConnection};
 use tonic::transport::Channel;
 use tonic_health::pb::{
@@ -123,57 +121,4 @@ impl SessionLock {
             .expect("release the lock");
         let _ = self.0.close().await;
     }
-}
-
-// ---------------------------------------------------------------- settings
-
-#[test]
-fn every_transport_setting_has_a_flag_a_variable_a_file_key_and_a_readme_row() {
-    let settings = [
-        ("--max-message-bytes", "BETTER_AUTH_GRPC_MAX_MESSAGE_BYTES"),
-        (
-            "--max-concurrent-requests",
-            "BETTER_AUTH_GRPC_MAX_CONCURRENT_REQUESTS",
-        ),
-        (
-            "--request-timeout-ms",
-            "BETTER_AUTH_GRPC_REQUEST_TIMEOUT_MS",
-        ),
-        ("--drain-timeout-ms", "BETTER_AUTH_GRPC_DRAIN_TIMEOUT_MS"),
-        ("--tls-cert", "BETTER_AUTH_GRPC_TLS_CERT"),
-        ("--tls-key", "BETTER_AUTH_GRPC_TLS_KEY"),
-        ("--tls-client-ca", "BETTER_AUTH_GRPC_TLS_CLIENT_CA"),
-    ];
-    let out = Command::new(BIN).arg("--help").output().unwrap();
-    let help = String::from_utf8_lossy(&out.stdout);
-    let readme =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
-    for (flag, var) in settings {
-        assert!(help.contains(flag), "--help lacks {flag}");
-        assert!(help.contains(var), "--help lacks {var}");
-        assert!(
-            readme.contains(&format!("| `{flag}` | `{var}` |")),
-            "README's table lacks {flag}"
-        );
-    }
-
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("config.toml");
-    std::fs::write(
-        &file,
-        "max_message_bytes = 100000\nmax_concurrent_requests = 7\nrequest_timeout_ms = 1234\n\
-         drain_timeout_ms = 0\ntls_cert = \"\"\ntls_key = \"\"\ntls_client_ca = \"\"\n",
-    )
-    .unwrap();
-    let mut args = server::settings("sqlite::memory:", SECRET);
-    args.config = Some(file);
-    let t = server::config(&args).transport;
-    assert_eq!(t.max_message_bytes, 100_000);
-    assert_eq!(t.max_concurrent_requests, 7);
-    assert_eq!(t.request_timeout, Duration::from_millis(1234));
-    assert_eq!(t.drain_timeout, Duration::ZERO);
-    assert!(t.tls.is_none());
-    // Flags win over the file.
-    args.max_concurrent_requests = Some(9);
-    assert_eq!(server::config(&args).transport.max_concurrent_requests, 9);
 }

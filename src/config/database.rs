@@ -1,0 +1,112 @@
+//! Where Better Auth's database is, and how this service connects to it.
+use std::{path::Path, time::Duration};
+
+use super::{bad, ConfigError, DEFAULT_SQLITE_FILE};
+use crate::cli::SettingsArgs;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DbKind {
+    Postgres,
+    Sqlite,
+}
+
+#[derive(Clone)]
+pub struct DatabaseConfig {
+    pub url: String,
+    pub kind: DbKind,
+    pub pg_schema: Option<String>,
+    pub max_connections: u32,
+    pub timeout: Duration,
+}
+
+// The URL may carry a password: Debug shows it without.
+impl std::fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field("url", &redact_url(&self.url))
+            .field("kind", &self.kind)
+            .field("pg_schema", &self.pg_schema)
+            .field("max_connections", &self.max_connections)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+/// `scheme://user:***@host/db`: the password never reaches logs or debug output.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        Ok(u) => u.to_string(),
+        Err(_) => "[unparsable URL]".into(),
+    }
+}
+
+/// An empty DATABASE_URL counts as unset: the embedded default.
+pub fn is_embedded_default(s: &SettingsArgs) -> bool {
+    s.database_url.as_deref().is_none_or(str::is_empty)
+}
+
+/// What `serve` connects to: as `database`, and a named SQLite file must already exist.
+pub fn for_serve(s: &SettingsArgs, workdir: &Path) -> Result<DatabaseConfig, ConfigError> {
+    let database = database(s, workdir)?;
+    if database.kind == DbKind::Sqlite && !is_embedded_default(s) {
+        sqlite_file_exists(&database.url)?;
+    }
+    Ok(database)
+}
+
+/// The database settings; the embedded default is a SQLite file in `workdir`.
+pub fn database(s: &SettingsArgs, workdir: &Path) -> Result<DatabaseConfig, ConfigError> {
+    let url = match is_embedded_default(s) {
+        true => format!("sqlite://{}", workdir.join(DEFAULT_SQLITE_FILE).display()),
+        false => s.database_url.clone().unwrap_or_default(),
+    };
+    let kind = kind(&url)?;
+    let max_connections = s.db_max_connections.unwrap_or(10);
+    if !(1..=1000).contains(&max_connections) {
+        return Err(bad("db_max_connections", "must be between 1 and 1000"));
+    }
+    let ms = s.db_timeout_ms.unwrap_or(3000);
+    if !(10..=600_000).contains(&ms) {
+        return Err(bad("db_timeout_ms", "must be between 10 and 600000"));
+    }
+    Ok(DatabaseConfig {
+        url,
+        kind,
+        pg_schema: s.pg_schema.clone().filter(|s| !s.is_empty()),
+        max_connections,
+        timeout: Duration::from_millis(ms),
+    })
+}
+
+fn kind(url: &str) -> Result<DbKind, ConfigError> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(DbKind::Postgres)
+    } else if url.starts_with("sqlite:") {
+        Ok(DbKind::Sqlite)
+    } else {
+        Err(bad(
+            "database_url",
+            "must start with postgres://, postgresql:// or sqlite:",
+        ))
+    }
+}
+
+/// `serve` never creates a database: a missing SQLite file is a wrong path, said plainly.
+fn sqlite_file_exists(url: &str) -> Result<(), ConfigError> {
+    let rest = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let in_memory = path.is_empty() || path == ":memory:" || query.contains("mode=memory");
+    if in_memory || query.contains("mode=rwc") || Path::new(path).exists() {
+        return Ok(());
+    }
+    Err(bad(
+        "database_url",
+        format!("SQLite file {path} does not exist; point at Better Auth's database, or create one with `better-auth-grpc migrate`"),
+    ))
+}

@@ -1,0 +1,96 @@
+//! Cookies, credential limits and the session policy, as Better Auth's options set them.
+use std::time::Duration;
+
+use chrono::TimeDelta;
+
+use super::{bad, bounded, ConfigError};
+use crate::auth::{credential::CredentialRules, session::SessionPolicy};
+use crate::cli::SettingsArgs;
+
+/// Better Auth keeps only the origin of its base URL (COMPAT.md §5).
+pub fn base_origin(s: &SettingsArgs) -> Result<Option<String>, ConfigError> {
+    s.base_url
+        .as_deref()
+        .filter(|u| !u.is_empty())
+        .map(origin)
+        .transpose()
+}
+
+fn origin(u: &str) -> Result<String, ConfigError> {
+    let url =
+        url::Url::parse(u).map_err(|e| bad("base_url", format!("{u:?} is not a URL ({e})")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(bad("base_url", "must be an http:// or https:// URL"));
+    }
+    Ok(url.origin().ascii_serialization())
+}
+
+pub fn credentials(s: &SettingsArgs, origin: Option<&str>) -> Result<CredentialRules, ConfigError> {
+    let secure = secure_cookies(s.secure_cookies.as_deref(), origin)?;
+    let prefix = s.cookie_prefix.as_deref().unwrap_or("better-auth");
+    Ok(CredentialRules {
+        session_cookie: s
+            .cookie_name
+            .clone()
+            .unwrap_or_else(|| cookie(secure, prefix, "session_token")),
+        dont_remember_cookie: cookie(secure, prefix, "dont_remember"),
+        max_token_bytes: max_token_bytes(s.max_token_bytes)?,
+        require_signature: s.require_signature.unwrap_or(false),
+    })
+}
+
+fn secure_cookies(v: Option<&str>, origin: Option<&str>) -> Result<bool, ConfigError> {
+    match v.unwrap_or("auto") {
+        "auto" => Ok(origin.is_some_and(|o| o.starts_with("https://"))),
+        "true" => Ok(true),
+        "false" => Ok(false),
+        other => Err(bad(
+            "secure_cookies",
+            format!("{other:?} is not auto, true or false"),
+        )),
+    }
+}
+
+fn cookie(secure: bool, prefix: &str, name: &str) -> String {
+    format!("{}{prefix}.{name}", if secure { "__Secure-" } else { "" })
+}
+
+fn max_token_bytes(v: Option<usize>) -> Result<usize, ConfigError> {
+    let n = v.unwrap_or(8192);
+    if !(64..=1 << 20).contains(&n) {
+        return Err(bad("max_token_bytes", "must be between 64 and 1048576"));
+    }
+    Ok(n)
+}
+
+pub fn policy(s: &SettingsArgs) -> Result<SessionPolicy, ConfigError> {
+    Ok(SessionPolicy {
+        expires_in: seconds("session_expires_in", s.session_expires_in, 604_800)?,
+        update_age: seconds("session_update_age", s.session_update_age, 86_400)?,
+        disable_refresh: s.disable_session_refresh.unwrap_or(false),
+        read_only: s.read_only.unwrap_or(false),
+        cache_ttl: Duration::from_millis(bounded(
+            "session_cache_ms",
+            s.session_cache_ms,
+            0,
+            300_000,
+        )?),
+        cache_entries: bounded(
+            "session_cache_entries",
+            s.session_cache_entries,
+            10_000,
+            10_000_000,
+        )?,
+    })
+}
+
+fn seconds(setting: &'static str, v: Option<i64>, default: i64) -> Result<TimeDelta, ConfigError> {
+    let n = v.unwrap_or(default);
+    if !(0..=10 * 365 * 86_400).contains(&n) {
+        return Err(bad(
+            setting,
+            "must be a number of seconds between 0 and ten years",
+        ));
+    }
+    Ok(TimeDelta::seconds(n))
+}
