@@ -126,6 +126,13 @@ impl TableLayout {
             .join(", ")
     }
 
+    fn reader<'a>(&'a self, cells: &'a [DbValue]) -> Reader<'a> {
+        Reader {
+            layout: self,
+            cells,
+        }
+    }
+
     fn extras(&self, cells: &[DbValue]) -> Extra {
         let core = self.table.core_fields().len();
         self.extra_keys
@@ -140,10 +147,7 @@ impl TableLayout {
         if cells.first().is_none_or(|c| *c == DbValue::Null) {
             return Ok(None);
         }
-        let r = Reader {
-            layout: self,
-            cells,
-        };
+        let r = self.reader(cells);
         Ok(Some(User {
             id: r.text(0)?,
             name: r.text(1)?,
@@ -157,10 +161,7 @@ impl TableLayout {
     }
 
     pub fn session(&self, cells: &[DbValue]) -> Result<Session, StoreError> {
-        let r = Reader {
-            layout: self,
-            cells,
-        };
+        let r = self.reader(cells);
         Ok(Session {
             id: r.text(0)?,
             expires_at: r.time(1)?,
@@ -175,10 +176,7 @@ impl TableLayout {
     }
 
     pub fn jwk(&self, cells: &[DbValue]) -> Result<JwkRow, StoreError> {
-        let r = Reader {
-            layout: self,
-            cells,
-        };
+        let r = self.reader(cells);
         Ok(JwkRow {
             id: r.text(0)?,
             public_key: r.text(1)?,

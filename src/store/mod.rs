@@ -1,14 +1,18 @@
-//! The database behind Better Auth. One trait, one implementation per engine; each
-//! implementation owns its SQL. Everything crossing this boundary is a domain type.
+//! The database behind Better Auth. One trait and one SQL implementation of it; each engine
+//! supplies only its dialect. Everything crossing this boundary is a domain type.
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::model::{JwkRow, Session, User};
 
+mod catalog;
 pub mod columns;
+pub mod dialect;
 pub mod lazy;
 pub mod postgres;
+mod queries;
 pub mod schema;
+pub mod sql_store;
 pub mod sqlite;
 
 #[derive(Debug, thiserror::Error)]

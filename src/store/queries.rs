@@ -1,0 +1,191 @@
+//! The store's SQL, built once per store from the introspected layouts and the engine's dialect,
+//! and the values its inserts bind, in column order.
+use super::columns::{ColumnKind, TableLayout};
+use super::dialect::{Dialect, Param};
+use super::schema::quote;
+use crate::domain::model::{JwkRow, Session, User};
+
+pub struct Queries {
+    pub find_session: String,
+    pub refresh: String,
+    pub delete: String,
+    pub find_user: String,
+    pub find_user_by_email: String,
+    pub latest_session: String,
+    pub insert_user: String,
+    pub insert_session: String,
+    pub list_jwks: Option<String>,
+    pub insert_jwk: Option<String>,
+}
+
+impl Queries {
+    pub fn build<D: Dialect>(u: &TableLayout, s: &TableLayout, j: Option<&TableLayout>) -> Self {
+        let (st, stok) = (s.quoted_table(), s.quoted("token"));
+        let tok = D::param(s.core("token"), 1);
+        Self {
+            find_session: find_session::<D>(u, s),
+            refresh: format!(
+                "UPDATE {st} SET {} = {}, {} = {} WHERE {stok} = {}",
+                s.quoted("expiresAt"),
+                D::placeholder(1),
+                s.quoted("updatedAt"),
+                D::placeholder(2),
+                D::param(s.core("token"), 3)
+            ),
+            delete: format!("DELETE FROM {st} WHERE {stok} = {tok}"),
+            find_user: select_where::<D>(u, "u", "id", D::param(u.core("id"), 1)),
+            find_user_by_email: select_where::<D>(u, "u", "email", D::placeholder(1)),
+            latest_session: format!(
+                "{} ORDER BY s.{} DESC LIMIT 1",
+                select_where::<D>(s, "s", "userId", D::param(s.core("userId"), 1)),
+                s.quoted("createdAt")
+            ),
+            insert_user: insert::<D>(u),
+            insert_session: insert::<D>(s),
+            list_jwks: j.map(|j| {
+                format!(
+                    "SELECT {} FROM {} k",
+                    j.select_list("k", D::select),
+                    j.quoted_table()
+                )
+            }),
+            insert_jwk: j.map(insert::<D>),
+        }
+    }
+}
+
+/// Session and user in one round trip; the user columns are NULL when the user row is gone.
+fn find_session<D: Dialect>(u: &TableLayout, s: &TableLayout) -> String {
+    format!(
+        "SELECT {}, {} FROM {} s LEFT JOIN {} u ON u.{} = s.{} WHERE s.{} = {}",
+        s.select_list("s", D::select),
+        u.select_list("u", D::select),
+        s.quoted_table(),
+        u.quoted_table(),
+        u.quoted("id"),
+        s.quoted("userId"),
+        s.quoted("token"),
+        D::param(s.core("token"), 1)
+    )
+}
+
+fn select_where<D: Dialect>(l: &TableLayout, alias: &str, field: &str, param: String) -> String {
+    format!(
+        "SELECT {} FROM {} {alias} WHERE {alias}.{} = {param}",
+        l.select_list(alias, D::select),
+        l.quoted_table(),
+        l.quoted(field)
+    )
+}
+
+/// `INSERT INTO t (core columns…) VALUES (…)`; exotic columns get the dialect's cast.
+fn insert<D: Dialect>(l: &TableLayout) -> String {
+    let cols: Vec<_> = l.columns.iter().take(l.table.core_fields().len()).collect();
+    let names: Vec<_> = cols.iter().map(|c| quote(&c.name)).collect();
+    let params: Vec<_> = (1..)
+        .zip(&cols)
+        .map(|(n, c)| match c.kind {
+            ColumnKind::Other => D::param(c, n),
+            _ => D::placeholder(n),
+        })
+        .collect();
+    format!(
+        "INSERT INTO {} ({}) VALUES ({})",
+        l.quoted_table(),
+        names.join(", "),
+        params.join(", ")
+    )
+}
+
+pub fn user_params<'a>(l: &'a TableLayout, u: &'a User) -> [Param<'a>; 7] {
+    [
+        Param::Text(&u.id),
+        Param::Text(&u.name),
+        Param::Text(&u.email),
+        Param::Bool(u.email_verified),
+        Param::OptText(u.image.as_deref()),
+        Param::Time(l.core("createdAt"), u.created_at),
+        Param::Time(l.core("updatedAt"), u.updated_at),
+    ]
+}
+
+pub fn session_params<'a>(l: &'a TableLayout, s: &'a Session) -> [Param<'a>; 8] {
+    [
+        Param::Text(&s.id),
+        Param::Time(l.core("expiresAt"), s.expires_at),
+        Param::Text(&s.token),
+        Param::Time(l.core("createdAt"), s.created_at),
+        Param::Time(l.core("updatedAt"), s.updated_at),
+        Param::OptText(s.ip_address.as_deref()),
+        Param::OptText(s.user_agent.as_deref()),
+        Param::Text(&s.user_id),
+    ]
+}
+
+pub fn jwk_params<'a>(l: &'a TableLayout, k: &'a JwkRow) -> [Param<'a>; 7] {
+    [
+        Param::Text(&k.id),
+        Param::Text(&k.public_key),
+        Param::Text(&k.private_key),
+        Param::Time(l.core("createdAt"), k.created_at),
+        Param::OptTime(l.core("expiresAt"), k.expires_at),
+        Param::OptText(k.alg.as_deref()),
+        Param::OptText(k.crv.as_deref()),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::columns::Column;
+    use crate::store::postgres::Pg;
+    use crate::store::schema::{SchemaNames, Table};
+    use crate::store::sqlite::Lite;
+
+    /// Better Auth's core columns; `uuid` makes the ids an exotic type.
+    fn layout(table: Table, uuid: bool) -> TableLayout {
+        let cols = table.core_fields().iter().map(|f| {
+            let exotic = uuid && (*f == "id" || *f == "userId");
+            let (kind, sql_type) = match exotic {
+                true => (ColumnKind::Other, "uuid"),
+                false => (ColumnKind::Text, "text"),
+            };
+            let (name, sql_type) = (f.to_string(), sql_type.into());
+            Column {
+                name,
+                kind,
+                sql_type,
+            }
+        });
+        TableLayout::build(table, &SchemaNames::default(), cols.collect(), &[]).unwrap()
+    }
+
+    fn queries<D: Dialect>(uuid: bool) -> Queries {
+        let (u, s) = (layout(Table::User, uuid), layout(Table::Session, uuid));
+        Queries::build::<D>(&u, &s, Some(&layout(Table::Jwks, uuid)))
+    }
+
+    #[test]
+    fn sqlite_numbers_its_placeholders_and_casts_nothing() {
+        let q = queries::<Lite>(true);
+        let refresh =
+            r#"UPDATE "session" SET "expiresAt" = ?1, "updatedAt" = ?2 WHERE "token" = ?3"#;
+        assert_eq!(q.refresh, refresh);
+        let user = r#"SELECT u."id", u."name", u."email", u."emailVerified", u."image", u."createdAt", u."updatedAt" FROM "user" u WHERE u."id" = ?1"#;
+        assert_eq!(q.find_user, user);
+        let insert = r#"INSERT INTO "session" ("id", "expiresAt", "token", "createdAt", "updatedAt", "ipAddress", "userAgent", "userId") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"#;
+        assert_eq!(q.insert_session, insert);
+    }
+
+    #[test]
+    fn postgres_casts_keys_to_their_column_type_and_reads_exotic_ones_as_text() {
+        let q = queries::<Pg>(true);
+        let user = r#"SELECT CAST(u."id" AS text), u."name", u."email", u."emailVerified", u."image", u."createdAt", u."updatedAt" FROM "user" u WHERE u."id" = CAST($1 AS uuid)"#;
+        assert_eq!(q.find_user, user);
+        assert!(q.find_user_by_email.ends_with(r#"WHERE u."email" = $1"#));
+        let insert = r#"INSERT INTO "session" ("id", "expiresAt", "token", "createdAt", "updatedAt", "ipAddress", "userAgent", "userId") VALUES (CAST($1 AS uuid), $2, $3, $4, $5, $6, $7, CAST($8 AS uuid))"#;
+        assert_eq!(q.insert_session, insert);
+        let delete = r#"DELETE FROM "session" WHERE "token" = CAST($1 AS text)"#;
+        assert_eq!(queries::<Pg>(false).delete, delete);
+    }
+}
