@@ -5,7 +5,9 @@ use std::path::Path;
 use secrecy::SecretString;
 use serde::Deserialize;
 
-use super::{bad, secrets::write_private, ConfigError, DEFAULT_API_KEY_FILE};
+use super::defaults::DEFAULT_API_KEY_FILE;
+use super::error::{bad, ConfigError};
+use super::secrets::write_private;
 use crate::auth::callers::{key_sha256_hex, Caller, Callers};
 
 /// One `[[callers]]` table of the TOML file.

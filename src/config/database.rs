@@ -1,7 +1,8 @@
 //! Where Better Auth's database is, and how this service connects to it.
 use std::{path::Path, time::Duration};
 
-use super::{bad, ConfigError, DEFAULT_SQLITE_FILE};
+use super::defaults::DEFAULT_SQLITE_FILE;
+use super::error::{bad, ConfigError};
 use crate::cli::SettingsArgs;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

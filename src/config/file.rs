@@ -6,7 +6,8 @@ use std::{collections::HashMap, path::Path};
 use clap::Args;
 use serde::de::DeserializeOwned;
 
-use super::{bad, callers::CallerEntry, ConfigError};
+use super::callers::CallerEntry;
+use super::error::{bad, ConfigError};
 use crate::cli::SettingsArgs;
 
 /// Flag-only: the file cannot name another file.

@@ -1,7 +1,7 @@
 //! The jwt plugin's settings as this service needs them.
 use std::time::Duration;
 
-use super::{bad, bounded, ConfigError};
+use super::error::{bad, bounded, ConfigError};
 use crate::auth::callers::Callers;
 use crate::cli::SettingsArgs;
 use crate::token::{Alg, Audience, JwtSettings};

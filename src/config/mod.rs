@@ -11,6 +11,8 @@ use crate::store::schema::SchemaNames;
 
 mod callers;
 mod database;
+mod defaults;
+mod error;
 mod file;
 mod jwt;
 pub(crate) mod layer;
@@ -22,27 +24,10 @@ mod session;
 pub mod transport;
 
 pub use database::{redact_url, DatabaseConfig, DbKind};
+pub use defaults::*;
+use error::bad;
+pub use error::ConfigError;
 pub use file::FileConfig;
-
-/// The embedded default's files, in the working directory.
-pub const DEFAULT_SQLITE_FILE: &str = "better-auth-grpc.sqlite";
-pub const DEFAULT_SECRET_FILE: &str = "better-auth-grpc.secret";
-pub const DEFAULT_API_KEY_FILE: &str = "better-auth-grpc.api-key";
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
-
-#[derive(Debug, thiserror::Error)]
-#[error("{setting}: {message}")]
-pub struct ConfigError {
-    pub setting: &'static str,
-    pub message: String,
-}
-
-fn bad(setting: &'static str, message: impl Into<String>) -> ConfigError {
-    ConfigError {
-        setting,
-        message: message.into(),
-    }
-}
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -144,20 +129,6 @@ fn listen_addr(s: &SettingsArgs) -> Result<SocketAddr, ConfigError> {
     listen
         .parse()
         .map_err(|e| bad("listen_addr", format!("{listen:?} is not host:port ({e})")))
-}
-
-/// An optional number with a default and an upper bound.
-fn bounded(
-    setting: &'static str,
-    v: Option<u64>,
-    default: u64,
-    max: u64,
-) -> Result<u64, ConfigError> {
-    let n = v.unwrap_or(default);
-    match n <= max {
-        true => Ok(n),
-        false => Err(bad(setting, format!("must be at most {max}"))),
-    }
 }
 
 #[cfg(test)]

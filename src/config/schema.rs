@@ -1,7 +1,7 @@
 //! Better Auth's table and column names as this deployment maps them.
 use std::collections::HashMap;
 
-use super::{bad, ConfigError};
+use super::error::{bad, ConfigError};
 use crate::cli::SettingsArgs;
 use crate::store::schema::SchemaNames;
 

@@ -1,7 +1,8 @@
 //! Better Auth's secret(s), as Better Auth resolves them; the embedded default makes its own.
 use std::{path::Path, sync::Arc};
 
-use super::{bad, ConfigError, DEFAULT_SECRET_FILE};
+use super::defaults::DEFAULT_SECRET_FILE;
+use super::error::{bad, ConfigError};
 use crate::cli::SettingsArgs;
 use crate::domain::secret::Secrets;
 

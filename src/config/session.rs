@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use chrono::TimeDelta;
 
-use super::{bad, bounded, ConfigError};
+use super::error::{bad, bounded, ConfigError};
 use crate::auth::{credential::CredentialRules, session::SessionPolicy};
 use crate::cli::SettingsArgs;
 

@@ -5,7 +5,7 @@ use std::{path::Path, time::Duration};
 use rustls_pki_types::{pem::PemObject, CertificateDer, PrivateKeyDer};
 use tonic::transport::{Certificate, Identity, ServerTlsConfig};
 
-use super::{bad, ConfigError};
+use super::error::{bad, ConfigError};
 use crate::cli::SettingsArgs;
 
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 64 * 1024;
