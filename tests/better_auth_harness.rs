@@ -1,11 +1,51 @@
 //! Smoke test of the Better Auth test harness (`tests/betterauth/server.mjs` driven by
-//! `tests/common/better_auth.rs`): real Better Auth from npm on a temporary SQLite file.
+//! `tests/common/better_auth.rs`): real Better Auth from npm on a temporary SQLite file, installed
+//! by the harness itself (`tests/common/better_auth_install.rs`).
 
 #[path = "common/better_auth.rs"]
 mod better_auth;
+#[path = "common/better_auth_install.rs"]
+mod better_auth_install;
 
-use better_auth::{find_session_cookie, BetterAuth, BetterAuthOptions, DEFAULT_BASE_URL};
+use std::fs;
+
+use better_auth::{
+    find_session_cookie, harness_dir, BetterAuth, BetterAuthOptions, DEFAULT_BASE_URL,
+};
+use better_auth_install::{ensure_installed, is_current, require_programs, write_stamp};
 use serde_json::Value;
+
+#[test]
+fn installs_the_pinned_better_auth_by_itself() {
+    let dir = harness_dir();
+    ensure_installed(&dir);
+    assert!(is_current(&dir), "stamp differs from package-lock.json");
+    let manifest = fs::read(dir.join("node_modules/better-auth/package.json")).unwrap();
+    let manifest: Value = serde_json::from_slice(&manifest).unwrap();
+    assert_eq!(manifest["version"], "1.7.25");
+}
+
+#[test]
+fn install_stamp_follows_the_package_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let lock = dir.path().join("package-lock.json");
+    fs::write(&lock, r#"{"v":1}"#).unwrap();
+    assert!(!is_current(dir.path()), "nothing installed yet");
+    fs::create_dir(dir.path().join("node_modules")).unwrap();
+    write_stamp(dir.path());
+    assert!(is_current(dir.path()));
+    fs::write(&lock, r#"{"v":2}"#).unwrap();
+    assert!(
+        !is_current(dir.path()),
+        "a changed lock file needs a new npm ci"
+    );
+}
+
+#[test]
+#[should_panic(expected = "apt-get install nodejs npm")]
+fn install_names_what_to_install_when_a_tool_is_missing() {
+    require_programs(&["node", "better-auth-grpc-no-such-program"]);
+}
 
 #[tokio::test]
 async fn harness_runs_real_better_auth_on_sqlite() {

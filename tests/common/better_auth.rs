@@ -13,8 +13,8 @@
 //! The node process is killed when the [`BetterAuth`] value is dropped; it also exits on its own
 //! when the test process dies (it watches its stdin pipe, `BA_EXIT_WITH_STDIN=1`).
 //!
-//! Requires `node` on `PATH` (override with the `BETTER_AUTH_NODE` env var) and
-//! `npm ci --prefix tests/betterauth`.
+//! Requires `node` and `npm` on `PATH` (override node with the `BETTER_AUTH_NODE` env var); the
+//! first start installs the pinned packages by itself (see `better_auth_install.rs`).
 #![allow(dead_code)]
 
 use std::collections::VecDeque;
@@ -27,6 +27,8 @@ use std::time::{Duration, Instant};
 use reqwest::header::{HeaderMap, ORIGIN};
 use serde_json::Value;
 
+use super::better_auth_install::{ensure_installed, NEED_NODE};
+
 /// Secret used by [`BetterAuthOptions::new`] (≥ 32 chars so Better Auth does not warn).
 pub const DEFAULT_SECRET: &str = "better-auth-grpc-test-secret-0123456789abcdef";
 /// Base URL used by [`BetterAuthOptions::new`]; it only decides JWT `iss`/`aud`, the trusted origin
@@ -35,8 +37,6 @@ pub const DEFAULT_BASE_URL: &str = "http://127.0.0.1:3000";
 /// How long [`BetterAuth::start`] / [`BetterAuth::migrate_only`] wait for node.
 pub const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 
-const NOT_INSTALLED: &str =
-    "Better Auth is not installed: run npm ci --prefix tests/betterauth (or .ci/run)";
 const STDERR_TAIL_LINES: usize = 200;
 
 /// Environment variables of the parent that would silently change Better Auth's configuration;
@@ -132,9 +132,6 @@ impl BetterAuthOptions {
 
     fn command(&self) -> Command {
         let dir = harness_dir();
-        if !dir.join("node_modules").join("better-auth").is_dir() {
-            panic!("{NOT_INSTALLED}");
-        }
         let node = std::env::var("BETTER_AUTH_NODE").unwrap_or_else(|_| "node".to_owned());
         let mut cmd = Command::new(node);
         cmd.arg(dir.join("server.mjs")).current_dir(&dir);
@@ -311,10 +308,20 @@ fn spawn_stdout_reader(
     rx
 }
 
-fn spawn(opts: &BetterAuthOptions, what: &str) -> (Child, Arc<Mutex<VecDeque<String>>>) {
+/// Installs Better Auth if needed, on a blocking thread: `npm ci` takes a while and waits on a lock.
+async fn install() {
+    match tokio::task::spawn_blocking(|| ensure_installed(&harness_dir())).await {
+        Ok(()) => {}
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => panic!("installing Better Auth was cancelled: {e}"),
+    }
+}
+
+async fn spawn(opts: &BetterAuthOptions, what: &str) -> (Child, Arc<Mutex<VecDeque<String>>>) {
+    install().await;
     let mut cmd = opts.command();
     let mut child = cmd.spawn().unwrap_or_else(|e| {
-        panic!("cannot spawn node for Better Auth ({what}): {e}; is node on PATH (or BETTER_AUTH_NODE set)?")
+        panic!("cannot spawn node for Better Auth ({what}): {e}; {NEED_NODE} (or set BETTER_AUTH_NODE)")
     });
     let stderr = spawn_stderr_reader(child.stderr.take().expect("piped stderr"), child.id());
     (child, stderr)
@@ -345,10 +352,11 @@ async fn wait_exit(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
 impl BetterAuth {
     /// Spawns Better Auth and waits (≤ [`STARTUP_TIMEOUT`]) until it listens.
     ///
+    /// Installs the pinned Better Auth first if `tests/betterauth/node_modules` is missing or stale.
     /// Panics — with the tail of node's stderr — when node dies or does not become ready in time,
-    /// and with `Better Auth is not installed: …` when `tests/betterauth/node_modules` is missing.
+    /// and naming what to install when node or npm is missing.
     pub async fn start(opts: BetterAuthOptions) -> BetterAuth {
-        let (mut child, stderr) = spawn(&opts, "start");
+        let (mut child, stderr) = spawn(&opts, "start").await;
         let mut stdout = spawn_stdout_reader(child.stdout.take().expect("piped stdout"));
         let stdin = child.stdin.take();
 
@@ -408,7 +416,7 @@ impl BetterAuth {
     /// it to finish (≤ [`STARTUP_TIMEOUT`]). Panics with node's stderr if it fails.
     pub async fn migrate_only(opts: BetterAuthOptions) {
         let opts = opts.env("BA_MIGRATE_ONLY", "1");
-        let (mut child, stderr) = spawn(&opts, "migrate");
+        let (mut child, stderr) = spawn(&opts, "migrate").await;
         let mut stdout = spawn_stdout_reader(child.stdout.take().expect("piped stdout"));
         let status = wait_exit(&mut child, STARTUP_TIMEOUT).await;
         let Some(status) = status else {

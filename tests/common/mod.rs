@@ -1,6 +1,7 @@
 //! Shared by the integration tests; each test binary uses a part of it.
 #![allow(dead_code)]
 pub mod better_auth;
+pub mod better_auth_install;
 pub mod db;
 pub mod fixtures;
 pub mod pg;
