@@ -373,7 +373,7 @@ fn session_token(i: usize) -> String {
     hex::encode(d.as_ref())[..32].to_owned()
 }
 
-/// `encodeURIComponent(token + "." + base64(HMAC-SHA256(secret, token)))` (COMPAT §2.3).
+/// `encodeURIComponent(token + "." + base64(HMAC-SHA256(secret, token)))` (docs/better-auth-compat.md §2.3).
 fn signed_value(secret: &str, token: &str) -> (String, String) {
     let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret.as_bytes());
     let sig = base64::engine::general_purpose::STANDARD

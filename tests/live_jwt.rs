@@ -39,7 +39,7 @@ const EXTRA_AUD: &str = "extra-aud";
 const OTHER_SECRET: &str = "not-the-better-auth-secret-0123456789abcdef";
 /// Health entry of IssueToken.
 const ISSUE_HEALTH: &str = "auth.v1.AuthService/IssueToken";
-/// Better Auth's payload key order (COMPAT §4.6).
+/// Better Auth's payload key order (docs/better-auth-compat.md §4.6).
 const PAYLOAD_ORDER: [&str; 12] = [
     "iat",
     "name",

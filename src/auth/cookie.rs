@@ -1,4 +1,4 @@
-//! Cookie header parsing exactly as better-call does it (COMPAT.md §2.4 step 1).
+//! Cookie header parsing exactly as better-call does it (docs/better-auth-compat.md §2.4 step 1).
 
 /// The value of the first cookie called `name`, decoded like better-call: surrounding quotes
 /// dropped, `decodeURIComponent` applied when the value holds a `%` (kept raw when that fails).

@@ -19,7 +19,7 @@ pub enum Credential {
     Session {
         token: String,
         kind: CredentialKind,
-        /// A valid `dont_remember` cookie came along: never refresh (COMPAT.md §3.5).
+        /// A valid `dont_remember` cookie came along: never refresh (docs/better-auth-compat.md §3.5).
         dont_remember: bool,
     },
     /// A compact JWT, not yet verified.

@@ -1,4 +1,4 @@
-//! Session lookup with Better Auth's rules (COMPAT.md §3.1): strict expiry, deletion of an
+//! Session lookup with Better Auth's rules (docs/better-auth-compat.md §3.1): strict expiry, deletion of an
 //! expired row and the sliding refresh, the last two only in get-session and never when read-only.
 use std::{sync::Arc, time::Duration};
 

@@ -1,4 +1,4 @@
-//! Signed session values `<token>.<base64 HMAC-SHA256>` (COMPAT.md §2.3–2.4), via aws-lc-rs.
+//! Signed session values `<token>.<base64 HMAC-SHA256>` (docs/better-auth-compat.md §2.3–2.4), via aws-lc-rs.
 use aws_lc_rs::hmac;
 use base64::{engine::general_purpose::STANDARD, Engine};
 

@@ -7,7 +7,7 @@ use super::error::{bad, bounded, ConfigError};
 use crate::auth::{credential::CredentialRules, session::SessionPolicy};
 use crate::cli::SettingsArgs;
 
-/// Better Auth keeps only the origin of its base URL (COMPAT.md §5).
+/// Better Auth keeps only the origin of its base URL (docs/better-auth-compat.md §5).
 pub fn base_origin(s: &SettingsArgs) -> Result<Option<String>, ConfigError> {
     s.base_url
         .as_deref()

@@ -1,4 +1,4 @@
-//! Better Auth's secrets (COMPAT.md §5): one current secret for HMACs, plus the versioned
+//! Better Auth's secrets (docs/better-auth-compat.md §5): one current secret for HMACs, plus the versioned
 //! set and the legacy secret that older encrypted jwks rows may need.
 use secrecy::{ExposeSecret, SecretString};
 

@@ -42,7 +42,7 @@ pub enum DbValue {
     Json(Value),
 }
 
-/// Fields a plugin declares boolean but SQLite stores as `integer` (COMPAT.md §1.3).
+/// Fields a plugin declares boolean but SQLite stores as `integer` (docs/better-auth-compat.md §1.3).
 const KNOWN_BOOLEAN_FIELDS: &[(Table, &str)] = &[(Table::User, "banned")];
 
 #[derive(Debug, Clone)]

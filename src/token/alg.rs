@@ -1,4 +1,4 @@
-//! The asymmetric algorithms Better Auth's jwt plugin can be configured with (COMPAT §4.2).
+//! The asymmetric algorithms Better Auth's jwt plugin can be configured with (docs/better-auth-compat.md §4.2).
 use std::fmt;
 use std::str::FromStr;
 

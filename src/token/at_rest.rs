@@ -1,4 +1,4 @@
-//! Private keys at rest, byte-compatible with Better Auth's `symmetricEncrypt` (COMPAT §4.4):
+//! Private keys at rest, byte-compatible with Better Auth's `symmetricEncrypt` (docs/better-auth-compat.md §4.4):
 //! `JSON.stringify([ "$ba$<v>$" ] + hex(nonce24 ‖ XChaCha20-Poly1305(SHA-256(secret), nonce, jwk)))`.
 //! The secret is hashed, not stretched, because that is what Better Auth does.
 use aws_lc_rs::digest::{digest, SHA256};

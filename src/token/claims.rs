@@ -1,4 +1,4 @@
-//! Registered-claim checks after the signature is known good (COMPAT §4.8, §7.3):
+//! Registered-claim checks after the signature is known good (docs/better-auth-compat.md §4.8, §7.3):
 //! `exp`, `nbf`, `iss`, `aud`, `sub`, in that order, each with its own refusal reason.
 use serde_json::{Map, Value};
 

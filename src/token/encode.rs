@@ -1,4 +1,4 @@
-//! The exact bytes of a Better Auth JWT (COMPAT §4.6, §7.4): header `{"alg","kid"}`,
+//! The exact bytes of a Better Auth JWT (docs/better-auth-compat.md §4.6, §7.4): header `{"alg","kid"}`,
 //! payload `{iat, ...user, sub, exp, iss, aud}`, both as `JSON.stringify` writes them,
 //! base64url without padding.
 use serde_json::{Map, Number, Value};

@@ -1,4 +1,4 @@
-//! New key pairs and the `jwks` row Better Auth would insert for them (COMPAT §4.2, §4.3).
+//! New key pairs and the `jwks` row Better Auth would insert for them (docs/better-auth-compat.md §4.2, §4.3).
 use aws_lc_rs::encoding::{AsBigEndian, AsDer};
 use aws_lc_rs::rsa::{KeyPair as RsaKeyPair, KeySize};
 use aws_lc_rs::signature::{

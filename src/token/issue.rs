@@ -1,4 +1,4 @@
-//! Minting JWTs the way Better Auth's jwt plugin does (COMPAT §4.5, §4.6, §7.4): same key
+//! Minting JWTs the way Better Auth's jwt plugin does (docs/better-auth-compat.md §4.5, §4.6, §7.4): same key
 //! choice, same bytes. EdDSA and RS256 tokens equal Better Auth's byte for byte.
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};

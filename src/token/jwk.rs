@@ -1,5 +1,5 @@
 //! JWK JSON in and out. Output key order is jose's `exportJWK` order (Node's KeyObject
-//! export), which is what Better Auth stores in `jwks.publicKey`/`privateKey` (COMPAT §4.3).
+//! export), which is what Better Auth stores in `jwks.publicKey`/`privateKey` (docs/better-auth-compat.md §4.3).
 use secrecy::zeroize::Zeroizing;
 use serde_json::{Map, Value};
 

@@ -4,7 +4,7 @@
 //! carry a key created a moment ago. Reloads are single-flight (one at a time; callers that
 //! waited see its result instead of starting another) and rate-limited by a cool-down, so a
 //! flood of invented kids costs at most one query per cool-down. Expired rows stay loaded:
-//! Better Auth's own `verifyJWT` accepts any row with the token's id (COMPAT §4.8).
+//! Better Auth's own `verifyJWT` accepts any row with the token's id (docs/better-auth-compat.md §4.8).
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};

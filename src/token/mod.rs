@@ -1,4 +1,4 @@
-//! JWTs of Better Auth's jwt plugin (COMPAT.md §4, §7.3, §7.4): private keys at rest, key
+//! JWTs of Better Auth's jwt plugin (docs/better-auth-compat.md §4, §7.3, §7.4): private keys at rest, key
 //! generation, verification and issuing. Pure domain: no tonic, no sqlx; the database is
 //! reached only through `crate::store::Store`.
 //!

@@ -1,4 +1,4 @@
-//! Which row signs, exactly as Better Auth's `resolveSigningKey` picks it (COMPAT §4.5).
+//! Which row signs, exactly as Better Auth's `resolveSigningKey` picks it (docs/better-auth-compat.md §4.5).
 use chrono::{DateTime, Utc};
 
 use super::alg::Alg;

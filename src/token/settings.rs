@@ -1,5 +1,5 @@
 //! What the jwt plugin was configured with, as this service needs to know it. The lead's
-//! config layer fills this from flags/env; defaults are Better Auth's (COMPAT §4.2–4.8).
+//! config layer fills this from flags/env; defaults are Better Auth's (docs/better-auth-compat.md §4.2–4.8).
 use std::time::Duration;
 
 use serde_json::Value;

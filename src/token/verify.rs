@@ -1,4 +1,4 @@
-//! Verifying a Better Auth JWT (COMPAT §4.8, §7.3), strictly and in a fixed order: size,
+//! Verifying a Better Auth JWT (docs/better-auth-compat.md §4.8, §7.3), strictly and in a fixed order: size,
 //! shape, header (forbidden members, algorithm, key), and only then the signature, then
 //! the claims. Every refusal is a `TokenError::Refused(reason)`; nothing here panics.
 use std::sync::Arc;

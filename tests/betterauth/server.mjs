@@ -81,7 +81,7 @@ if (baseURL) {
 		fail(`BETTER_AUTH_URL is not a URL: ${JSON.stringify(baseURL)}`);
 	}
 	baseOrigin = parsed.origin;
-	// Better Auth uses a path in the base URL as its route prefix (COMPAT.md §5).
+	// Better Auth uses a path in the base URL as its route prefix (docs/better-auth-compat.md §5).
 	const p = parsed.pathname.replace(/\/+$/, "");
 	if (p !== "") basePath = p;
 }
