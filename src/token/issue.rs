@@ -66,6 +66,8 @@ pub struct Issuer {
     creating: tokio::sync::Mutex<()>,
     /// Told about keys this issuer creates, so its tokens verify at once.
     key_set: Option<Arc<KeySet>>,
+    /// `--read-only`: never create a key; with no live one, issuing fails (`NoLiveKey`).
+    read_only: bool,
     /// The jwks rows as last read, and when (injected clock): reused for `ROWS_REUSE`, so
     /// IssueToken does not read the whole table on every call.
     recent: Mutex<Option<RecentRows>>,
@@ -120,6 +122,7 @@ impl Issuer {
             signing_keys: RwLock::default(),
             creating: tokio::sync::Mutex::new(()),
             key_set: None,
+            read_only: false,
             recent: Mutex::new(None),
         }
     }
@@ -127,6 +130,12 @@ impl Issuer {
     /// Reload this key set whenever the issuer creates a key.
     pub fn with_key_set(mut self, key_set: Arc<KeySet>) -> Self {
         self.key_set = Some(key_set);
+        self
+    }
+
+    /// Never write a jwks row (read replicas): with no live key, `issue` fails instead.
+    pub fn read_only(mut self, read_only: bool) -> Self {
+        self.read_only = read_only;
         self
     }
 
@@ -149,12 +158,14 @@ impl Issuer {
     }
 
     /// For health checks: the kid that would sign now, proven decryptable, or `None` when no
-    /// live key exists yet (the first `issue` creates one). Never creates a key.
+    /// live key exists yet (the first `issue` creates one; read-only, that is `NoLiveKey`).
+    /// Never creates a key.
     pub async fn probe(&self) -> Result<Option<String>, TokenError> {
         let now = self.clock.now();
         let rows = self.rows.list().await?;
         match select_signing_row(&rows, now, self.settings.alg) {
             Some(row) => self.load(row).await.map(|_| Some(row.id.clone())),
+            None if self.read_only => Err(TokenError::NoLiveKey),
             None => Ok(None),
         }
     }
@@ -167,7 +178,7 @@ impl Issuer {
         }
     }
 
-    /// Better Auth's choice of key; creates one (once) when no live key exists.
+    /// Better Auth's choice of key; creates one (once) when no live key exists, unless read-only.
     async fn signing_key(
         &self,
         now: DateTime<Utc>,
@@ -180,6 +191,9 @@ impl Issuer {
         let rows = self.read_rows(now).await?;
         if let Some(row) = select_signing_row(&rows, now, self.settings.alg) {
             return Ok((row.id.clone(), self.load(row).await?));
+        }
+        if self.read_only {
+            return Err(TokenError::NoLiveKey);
         }
         let _only_one = self.creating.lock().await;
         // Whoever held the lock before us may have created the key already.

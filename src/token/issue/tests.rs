@@ -298,3 +298,25 @@ async fn a_key_replaced_in_place_under_its_id_is_used_at_once() {
         .await;
     assert!(here.is_ok(), "{here:?}");
 }
+
+#[tokio::test]
+async fn a_read_only_issuer_creates_no_key() {
+    let f = Fixture::new().await;
+    let mut expired = key_row(Alg::EdDSA).0;
+    expired.expires_at = Some(now() - TimeDelta::seconds(1));
+    for start in [vec![], vec![expired]] {
+        let rows = Arc::new(JwkRows::memory(start.clone()));
+        let issuer = Issuer::new(
+            Arc::clone(&rows),
+            Arc::new(settings()),
+            secrets(),
+            Arc::new(f.clock.clone()),
+        )
+        .read_only(true);
+        let err = issuer.issue(&user(), IssueOptions::default()).await;
+        assert!(matches!(err, Err(TokenError::NoLiveKey)), "{err:?}");
+        // Health then reports IssueToken NOT_SERVING.
+        assert!(matches!(issuer.probe().await, Err(TokenError::NoLiveKey)));
+        assert_eq!(rows.list().await.unwrap(), start);
+    }
+}
