@@ -130,7 +130,9 @@ fn jwt_parts(
         secrets.clone(),
         clock.clone(),
     );
-    let issuer = Issuer::new(rows, settings, secrets, clock.clone()).with_key_set(keys);
+    let issuer = Issuer::new(rows, settings, secrets, clock.clone())
+        .with_key_set(keys)
+        .read_only(config.session.read_only);
     Some((Arc::new(verifier), Arc::new(issuer)))
 }
 

@@ -18,6 +18,12 @@ pub enum AuthError {
     /// The caller is known but may not do this.
     #[error("{0}")]
     Denied(String),
+    /// IssueToken for a user the admin plugin bans (either subject): no JWT for them.
+    #[error("the user is banned (admin plugin): no JWT is issued")]
+    UserBanned,
+    /// IssueToken with no live jwks key where `--read-only` forbids creating one.
+    #[error(transparent)]
+    KeyMissing(TokenError),
     /// IssueToken where no issuer is configured or the jwks table is missing.
     #[error(
         "JWT issuing is off: set BETTER_AUTH_URL (or --jwt-issuer) and enable Better Auth's \
@@ -78,6 +84,7 @@ impl From<TokenError> for AuthError {
             TokenError::KeyDecrypt { .. }
             | TokenError::BadKey { .. }
             | TokenError::UnsupportedAlg(_) => AuthError::KeyUnusable(e),
+            TokenError::NoLiveKey => AuthError::KeyMissing(e),
             TokenError::Internal(_) => AuthError::TokenInternal(e),
         }
     }

@@ -2,8 +2,8 @@
 //! user (like Better Auth's GET /api/auth/token); a user id needs a caller allowed to ask.
 use std::{sync::Arc, time::Duration};
 
-use super::{callers::Caller, error::AuthError, validate::Authenticator};
-use crate::domain::reason::Reason;
+use super::{callers::Caller, error::AuthError, fresh_user::is_banned, validate::Authenticator};
+use crate::domain::{model::User, reason::Reason};
 use crate::store::Store;
 use crate::token::{IssueOptions, IssuedJwt, Issuer};
 
@@ -54,27 +54,36 @@ impl TokenService {
     pub async fn issue(&self, req: IssueRequest<'_>) -> Result<IssuedJwt, AuthError> {
         let audience = self.permitted_audience(req.caller, req.audience)?;
         let lifetime = self.permitted_lifetime(req.lifetime)?;
-        let user = match req.subject {
-            Subject::Session(credential) => self.auth.session_of(&credential).await?.user,
-            Subject::UserId(id) => {
-                if !req.caller.allow_user_id {
-                    return Err(AuthError::Denied(format!(
-                        "caller {:?} may not ask for a user id (allow_user_id = false)",
-                        req.caller.name
-                    )));
-                }
-                self.store.find_user(&id).await?.ok_or(AuthError::Refused {
-                    kind: None,
-                    reason: Reason::UserNotFound,
-                })?
-            }
-        };
+        let user = self.user_of(req.caller, req.subject).await?;
+        // Better Auth refuses a banned user a session; a JWT would outlast any later check.
+        if is_banned(&user, self.auth.now()) {
+            return Err(AuthError::UserBanned);
+        }
         let opts = IssueOptions {
             audience,
             lifetime,
             now: None,
         };
         Ok(self.issuer.issue(&user, opts).await?)
+    }
+
+    /// The subject's user, read from the database (never a cache).
+    async fn user_of(&self, caller: &Caller, subject: Subject) -> Result<User, AuthError> {
+        match subject {
+            Subject::Session(credential) => Ok(self.auth.session_of(&credential).await?.user),
+            Subject::UserId(id) => {
+                if !caller.allow_user_id {
+                    return Err(AuthError::Denied(format!(
+                        "caller {:?} may not ask for a user id (allow_user_id = false)",
+                        caller.name
+                    )));
+                }
+                self.store.find_user(&id).await?.ok_or(AuthError::Refused {
+                    kind: None,
+                    reason: Reason::UserNotFound,
+                })
+            }
+        }
     }
 
     fn permitted_audience(

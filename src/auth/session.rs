@@ -19,7 +19,8 @@ pub struct SessionPolicy {
     /// Never write: no refresh, no deletion of expired rows (read replicas).
     pub read_only: bool,
     /// ValidateToken's opt-in positive cache: how long a found session is reused (its
-    /// maximum staleness after sign-out); zero turns it off.
+    /// maximum staleness after sign-out); zero turns it off. IssueToken and GetSession never
+    /// read it.
     pub cache_ttl: Duration,
     pub cache_entries: u64,
 }
@@ -79,6 +80,12 @@ impl SessionService {
         let (found, now) = self.lookup(token).await?;
         cache.insert(key, &found, now);
         Ok(found)
+    }
+
+    /// The live session and its user, read from the database whatever the cache holds: for
+    /// IssueToken, whose JWT outlives the session. Never writes.
+    pub async fn find_live(&self, token: &str) -> Result<SessionAndUser, SessionError> {
+        Ok(self.lookup(token).await?.0)
     }
 
     /// Better Auth's get-session: deletes an expired row, refreshes when due.

@@ -2,6 +2,8 @@
 //! "what is this session?" (get-session, with its side effects).
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
+
 use super::{
     credential::{self, Credential, CredentialKind, CredentialRules},
     error::AuthError,
@@ -86,12 +88,22 @@ impl Authenticator {
         }
     }
 
-    /// A live session for a session credential; JWTs are refused (they are not sessions).
+    /// A live session for a session credential, read from the database (never the session
+    /// cache: a JWT minted from it outlives a sign-out); JWTs are refused (they are not sessions).
     pub async fn session_of(&self, input: &str) -> Result<SessionAndUser, AuthError> {
         match self.parse(input)? {
-            Credential::Session { token, kind, .. } => self.validate_session(&token, kind).await,
+            Credential::Session { token, kind, .. } => self
+                .sessions
+                .find_live(&token)
+                .await
+                .map_err(|e| lift(kind, e)),
             Credential::Jwt(_) => Err(AuthError::refused(CredentialKind::Jwt, Reason::Unsupported)),
         }
+    }
+
+    /// The injected clock's now (ban ends are judged against it).
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
     }
 
     async fn validate_session(

@@ -55,6 +55,8 @@ pub fn auth(e: &AuthError) -> Status {
             tracing::error!(error = %t, "JWT key unusable");
             (Code::FailedPrecondition, "JWT_KEY_UNUSABLE")
         }
+        AuthError::KeyMissing(_) => (Code::FailedPrecondition, "JWT_KEY_MISSING"),
+        AuthError::UserBanned => (Code::PermissionDenied, Reason::UserBanned.as_str()),
         AuthError::BadRequest(_) => (Code::InvalidArgument, "BAD_REQUEST"),
         AuthError::Denied(_) => (Code::PermissionDenied, "PERMISSION_DENIED"),
         AuthError::NotConfigured => (Code::FailedPrecondition, "NOT_CONFIGURED"),
@@ -114,6 +116,19 @@ mod tests {
             "JWT issuing is off: set BETTER_AUTH_URL (or --jwt-issuer) and enable Better Auth's jwt plugin (jwks table)",
             "NOT_CONFIGURED",
         );
+    }
+
+    #[test]
+    fn ban_and_missing_key_refusals_are_typed() {
+        expect(
+            AuthError::UserBanned,
+            Code::PermissionDenied,
+            "the user is banned (admin plugin): no JWT is issued",
+            "USER_BANNED",
+        );
+        let t = TokenError::NoLiveKey;
+        let text = t.to_string();
+        expect(t.into(), Code::FailedPrecondition, &text, "JWT_KEY_MISSING");
     }
 
     #[test]

@@ -24,6 +24,12 @@ pub enum TokenError {
     /// An algorithm name outside EdDSA, ES256, ES512, RS256, PS256.
     #[error("unsupported JWT algorithm {0:?} (supported: EdDSA, ES256, ES512, RS256, PS256)")]
     UnsupportedAlg(String),
+    /// No live key to sign with, and this service is read-only: it writes no jwks row.
+    #[error(
+        "no live jwks key to sign with, and --read-only forbids creating one: Better Auth \
+         creates it on its next /token call, or issue from a service that is not read-only"
+    )]
+    NoLiveKey,
     #[error(transparent)]
     Store(#[from] StoreError),
     /// A primitive failed where it cannot fail in practice (RNG, encoding); a bug or a broken host.

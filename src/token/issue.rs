@@ -59,15 +59,44 @@ pub struct Issuer {
     settings: Arc<JwtSettings>,
     secrets: Arc<Secrets>,
     clock: SharedClock,
-    /// Decrypted, parsed private keys by kid: a row's key never changes, so parse it once.
-    signing_keys: RwLock<HashMap<String, Arc<SigningKey>>>,
+    /// Decrypted, parsed private keys by kid, each with the row content it came from: a row
+    /// re-keyed in place under the same id is parsed again instead of signing with the old key.
+    signing_keys: RwLock<HashMap<String, (KeyMaterial, Arc<SigningKey>)>>,
     /// Serialises key creation in this process, so racing requests create one key, not many.
     creating: tokio::sync::Mutex<()>,
     /// Told about keys this issuer creates, so its tokens verify at once.
     key_set: Option<Arc<KeySet>>,
+    /// `--read-only`: never create a key; with no live one, issuing fails (`NoLiveKey`).
+    read_only: bool,
     /// The jwks rows as last read, and when (injected clock): reused for `ROWS_REUSE`, so
     /// IssueToken does not read the whole table on every call.
     recent: Mutex<Option<RecentRows>>,
+}
+
+/// The columns a signing key is built from; a change in any of them means another key.
+#[derive(PartialEq, Eq)]
+struct KeyMaterial {
+    private_key: String,
+    public_key: String,
+    alg: Option<String>,
+}
+
+impl KeyMaterial {
+    fn of(row: &JwkRow) -> Self {
+        Self {
+            private_key: row.private_key.clone(),
+            public_key: row.public_key.clone(),
+            alg: row.alg.clone(),
+        }
+    }
+}
+
+/// What the cache holds for a row's kid.
+enum Cached {
+    Same(Arc<SigningKey>),
+    /// A key parsed from other content under the same kid.
+    Replaced,
+    Unknown,
 }
 
 /// A read of the jwks table and when it was made.
@@ -93,6 +122,7 @@ impl Issuer {
             signing_keys: RwLock::default(),
             creating: tokio::sync::Mutex::new(()),
             key_set: None,
+            read_only: false,
             recent: Mutex::new(None),
         }
     }
@@ -100,6 +130,12 @@ impl Issuer {
     /// Reload this key set whenever the issuer creates a key.
     pub fn with_key_set(mut self, key_set: Arc<KeySet>) -> Self {
         self.key_set = Some(key_set);
+        self
+    }
+
+    /// Never write a jwks row (read replicas): with no live key, `issue` fails instead.
+    pub fn read_only(mut self, read_only: bool) -> Self {
+        self.read_only = read_only;
         self
     }
 
@@ -122,12 +158,14 @@ impl Issuer {
     }
 
     /// For health checks: the kid that would sign now, proven decryptable, or `None` when no
-    /// live key exists yet (the first `issue` creates one). Never creates a key.
+    /// live key exists yet (the first `issue` creates one; read-only, that is `NoLiveKey`).
+    /// Never creates a key.
     pub async fn probe(&self) -> Result<Option<String>, TokenError> {
         let now = self.clock.now();
         let rows = self.rows.list().await?;
         match select_signing_row(&rows, now, self.settings.alg) {
-            Some(row) => self.load(row).map(|_| Some(row.id.clone())),
+            Some(row) => self.load(row).await.map(|_| Some(row.id.clone())),
+            None if self.read_only => Err(TokenError::NoLiveKey),
             None => Ok(None),
         }
     }
@@ -140,25 +178,28 @@ impl Issuer {
         }
     }
 
-    /// Better Auth's choice of key; creates one (once) when no live key exists.
+    /// Better Auth's choice of key; creates one (once) when no live key exists, unless read-only.
     async fn signing_key(
         &self,
         now: DateTime<Utc>,
     ) -> Result<(String, Arc<SigningKey>), TokenError> {
         if let Some(rows) = self.reusable_rows(now) {
             if let Some(row) = select_signing_row(&rows, now, self.settings.alg) {
-                return Ok((row.id.clone(), self.load(row)?));
+                return Ok((row.id.clone(), self.load(row).await?));
             }
         }
         let rows = self.read_rows(now).await?;
         if let Some(row) = select_signing_row(&rows, now, self.settings.alg) {
-            return Ok((row.id.clone(), self.load(row)?));
+            return Ok((row.id.clone(), self.load(row).await?));
+        }
+        if self.read_only {
+            return Err(TokenError::NoLiveKey);
         }
         let _only_one = self.creating.lock().await;
         // Whoever held the lock before us may have created the key already.
         let rows = self.read_rows(now).await?;
         if let Some(row) = select_signing_row(&rows, now, self.settings.alg) {
-            return Ok((row.id.clone(), self.load(row)?));
+            return Ok((row.id.clone(), self.load(row).await?));
         }
         self.create(now).await
     }
@@ -184,35 +225,52 @@ impl Issuer {
             .map_err(|e| TokenError::Internal(format!("key generation task failed: {e}")))??;
         self.rows.insert(&row).await?;
         tracing::info!(kid = %row.id, alg = %self.settings.alg, "created a jwks key (no live key existed)");
-        self.remember(&row.id, Arc::new(key));
-        if let Some(set) = &self.key_set {
-            set.invalidate();
-            if let Err(e) = set.reload().await {
-                tracing::warn!(error = %e, "could not reload the key set after creating a key");
-            }
-        }
+        self.remember(&row, Arc::new(key));
+        self.reload_key_set().await;
         // Another process may have inserted a key at the same time: re-read and sign with
         // what Better Auth would pick now, so all signers converge on one key.
         let rows = self.read_rows(now).await?;
         let chosen = select_signing_row(&rows, now, self.settings.alg).ok_or_else(|| {
             TokenError::Internal(format!("jwks key {} not visible after insert", row.id))
         })?;
-        Ok((chosen.id.clone(), self.load(chosen)?))
+        Ok((chosen.id.clone(), self.load(chosen).await?))
     }
 
-    /// The row's private key, decrypted and parsed once.
-    fn load(&self, row: &JwkRow) -> Result<Arc<SigningKey>, TokenError> {
-        if let Some(k) = self
-            .signing_keys
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&row.id)
-        {
-            return Ok(Arc::clone(k));
-        }
+    /// The row's private key, decrypted and parsed once per content of the row.
+    async fn load(&self, row: &JwkRow) -> Result<Arc<SigningKey>, TokenError> {
+        let replaced = match self.cached(row) {
+            Cached::Same(key) => return Ok(key),
+            Cached::Replaced => true,
+            Cached::Unknown => false,
+        };
         let key = Arc::new(self.parse(row)?);
-        self.remember(&row.id, Arc::clone(&key));
+        self.remember(row, Arc::clone(&key));
+        if replaced {
+            tracing::warn!(kid = %row.id, "jwks row replaced in place: signing with its new key");
+            // The verifier still holds the old public key under this kid.
+            self.reload_key_set().await;
+        }
         Ok(key)
+    }
+
+    fn cached(&self, row: &JwkRow) -> Cached {
+        let keys = self.signing_keys.read().unwrap_or_else(|p| p.into_inner());
+        match keys.get(&row.id) {
+            None => Cached::Unknown,
+            Some((material, key)) if *material == KeyMaterial::of(row) => {
+                Cached::Same(Arc::clone(key))
+            }
+            Some(_) => Cached::Replaced,
+        }
+    }
+
+    async fn reload_key_set(&self) {
+        if let Some(set) = &self.key_set {
+            set.invalidate();
+            if let Err(e) = set.reload().await {
+                tracing::warn!(error = %e, "could not reload the key set after a key change");
+            }
+        }
     }
 
     fn parse(&self, row: &JwkRow) -> Result<SigningKey, TokenError> {
@@ -234,11 +292,11 @@ impl Issuer {
         Ok(key)
     }
 
-    fn remember(&self, kid: &str, key: Arc<SigningKey>) {
+    fn remember(&self, row: &JwkRow, key: Arc<SigningKey>) {
         self.signing_keys
             .write()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(kid.to_owned(), key);
+            .insert(row.id.clone(), (KeyMaterial::of(row), key));
     }
 }
 

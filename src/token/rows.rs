@@ -65,6 +65,15 @@ impl JwkRows {
             lock(rows).retain(|r| r.id != id);
         }
     }
+
+    /// Overwrites the row with the same id (an operator re-keying a row in place).
+    pub(crate) fn replace(&self, row: JwkRow) {
+        if let Source::Memory(rows) = &self.0 {
+            for r in lock(rows).iter_mut().filter(|r| r.id == row.id) {
+                *r = row.clone();
+            }
+        }
+    }
 }
 
 // A poisoned lock only means another thread panicked mid-push; the Vec is still valid.

@@ -255,3 +255,68 @@ async fn mismatched_key_halves_are_refused() {
         "{err:?}"
     );
 }
+
+#[tokio::test]
+async fn a_key_replaced_in_place_under_its_id_is_used_at_once() {
+    let f = Fixture::new().await;
+    let issuer = f.issuer();
+    let kid = &f.eddsa.0.id;
+    let first = issuer
+        .issue(&user(), IssueOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(first.kid, *kid);
+    let mut replacement = key_row(Alg::EdDSA).0;
+    replacement.id = kid.clone();
+    f.rows.replace(replacement.clone());
+    // Past the reuse of the last read, so the issuer sees the new row.
+    f.clock.advance(TimeDelta::seconds(1));
+    let issued = issuer
+        .issue(&user(), IssueOptions::default())
+        .await
+        .unwrap();
+    let only_new = KeySet::from_rows(vec![replacement], &settings(), Arc::new(f.clock.clone()))
+        .await
+        .unwrap();
+    let verifier = crate::token::verify::Verifier::new(
+        Arc::new(only_new),
+        Arc::new(settings()),
+        secrets(),
+        Arc::new(f.clock.clone()),
+    );
+    let verified = verifier
+        .verify(&issued.token, VerifyOptions::default())
+        .await;
+    assert!(
+        verified.is_ok(),
+        "signed with the replaced key: {verified:?}"
+    );
+    // The issuer's own key set follows, so its tokens verify here at once too.
+    let here = f
+        .verifier()
+        .verify(&issued.token, VerifyOptions::default())
+        .await;
+    assert!(here.is_ok(), "{here:?}");
+}
+
+#[tokio::test]
+async fn a_read_only_issuer_creates_no_key() {
+    let f = Fixture::new().await;
+    let mut expired = key_row(Alg::EdDSA).0;
+    expired.expires_at = Some(now() - TimeDelta::seconds(1));
+    for start in [vec![], vec![expired]] {
+        let rows = Arc::new(JwkRows::memory(start.clone()));
+        let issuer = Issuer::new(
+            Arc::clone(&rows),
+            Arc::new(settings()),
+            secrets(),
+            Arc::new(f.clock.clone()),
+        )
+        .read_only(true);
+        let err = issuer.issue(&user(), IssueOptions::default()).await;
+        assert!(matches!(err, Err(TokenError::NoLiveKey)), "{err:?}");
+        // Health then reports IssueToken NOT_SERVING.
+        assert!(matches!(issuer.probe().await, Err(TokenError::NoLiveKey)));
+        assert_eq!(rows.list().await.unwrap(), start);
+    }
+}
