@@ -9,6 +9,7 @@ mod catalog;
 pub mod columns;
 pub mod dialect;
 pub mod lazy;
+pub mod pg_time;
 pub mod postgres;
 mod queries;
 pub mod schema;
