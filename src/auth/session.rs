@@ -105,7 +105,9 @@ impl SessionService {
             other => other?,
         };
         if !no_refresh && self.refresh_due(found.session.expires_at, now) {
-            let expires_at = now + self.policy.expires_in;
+            let expires_at = now
+                .checked_add_signed(self.policy.expires_in)
+                .unwrap_or(DateTime::<Utc>::MAX_UTC);
             if !self.store.refresh_session(token, expires_at, now).await? {
                 return Err(SessionError::NoSession(Reason::SessionNotFound));
             }
@@ -138,9 +140,32 @@ impl SessionService {
         ))
     }
 
-    /// `expiresAt - expiresIn + updateAge <= now`, i.e. updateAge has passed since the last issue.
     fn refresh_due(&self, expires_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
-        let p = &self.policy;
-        !p.read_only && !p.disable_refresh && expires_at - p.expires_in + p.update_age <= now
+        refresh_due(&self.policy, expires_at, now)
+    }
+}
+
+/// `expiresAt - expiresIn + updateAge <= now`, i.e. updateAge has passed since the last issue.
+/// Past the calendar's ends it is never due, as JavaScript's `Infinity - x <= now` is false.
+fn refresh_due(p: &SessionPolicy, expires_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    let due = expires_at
+        .checked_sub_signed(p.expires_in)
+        .and_then(|t| t.checked_add_signed(p.update_age))
+        .is_some_and(|t| t <= now);
+    !p.read_only && !p.disable_refresh && due
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refresh_is_never_due_past_the_calendars_ends() {
+        let p = SessionPolicy::default();
+        let now = Utc::now();
+        assert!(!refresh_due(&p, DateTime::<Utc>::MAX_UTC, now));
+        assert!(!refresh_due(&p, DateTime::<Utc>::MIN_UTC, now));
+        assert!(refresh_due(&p, now + p.expires_in - p.update_age, now));
+        assert!(!refresh_due(&p, now + p.expires_in, now));
     }
 }

@@ -6,10 +6,23 @@ use crate::auth::credential::CredentialKind;
 use crate::domain::{model, reason::Reason};
 use crate::proto::auth::v1 as pb;
 
+/// `google.protobuf.Timestamp` holds years 1 to 9999 only: a date past either end (PostgreSQL's
+/// `infinity`, docs/better-auth-compat.md §1.4) is sent as that end, so clients that check the
+/// range can still read it. A leap second's nanos fold into the second before.
 pub fn timestamp(t: &DateTime<Utc>) -> Timestamp {
-    Timestamp {
-        seconds: t.timestamp(),
-        nanos: t.timestamp_subsec_nanos() as i32,
+    const FIRST: i64 = -62_135_596_800; // 0001-01-01T00:00:00Z
+    const LAST: i64 = 253_402_300_799; // 9999-12-31T23:59:59Z
+    let nanos = t.timestamp_subsec_nanos().min(999_999_999) as i32;
+    match t.timestamp() {
+        s if s < FIRST => Timestamp {
+            seconds: FIRST,
+            nanos: 0,
+        },
+        s if s > LAST => Timestamp {
+            seconds: LAST,
+            nanos: 999_999_999,
+        },
+        seconds => Timestamp { seconds, nanos },
     }
 }
 

@@ -1,8 +1,8 @@
 //! `grpc.health.v1.Health`: follows the database and JWT issuing, turns NOT_SERVING when the
 //! server starts draining, and then ends every Watch stream so none can hold the drain.
-use std::{pin::Pin, sync::Arc, time::Duration};
+use std::{future::Future, panic::AssertUnwindSafe, pin::Pin, sync::Arc, time::Duration};
 
-use futures::{Stream, StreamExt};
+use futures::{FutureExt, Stream, StreamExt};
 use tokio::{sync::watch, task::JoinHandle};
 use tonic::{Request, Response, Status};
 use tonic_health::{
@@ -136,9 +136,7 @@ impl Health for DrainingHealth {
 async fn watch_database(store: Arc<dyn Store>, reporter: HealthReporter) {
     let mut last = None;
     loop {
-        let ok = tokio::time::timeout(Duration::from_secs(2), store.ping())
-            .await
-            .is_ok_and(|r| r.is_ok());
+        let ok = matches!(guarded("database", store.ping()).await, Some(Ok(())));
         let status = if ok {
             ServingStatus::Serving
         } else {
@@ -162,16 +160,15 @@ async fn watch_database(store: Arc<dyn Store>, reporter: HealthReporter) {
 async fn watch_issuer(issuer: Arc<Issuer>, reporter: HealthReporter) {
     let mut last = None;
     loop {
-        let probe = tokio::time::timeout(Duration::from_secs(2), issuer.probe()).await;
-        let ok = match probe {
-            Ok(Ok(_)) => true,
-            Ok(Err(e)) => {
+        let ok = match guarded("JWT issuing", issuer.probe()).await {
+            Some(Ok(_)) => true,
+            Some(Err(e)) => {
                 if last != Some(false) {
                     tracing::error!(error = %e, "JWT issuing unavailable: health NOT_SERVING");
                 }
                 false
             }
-            Err(_) => false,
+            None => false,
         };
         if last != Some(ok) {
             let status = if ok {
@@ -183,5 +180,31 @@ async fn watch_issuer(issuer: Arc<Issuer>, reporter: HealthReporter) {
             last = Some(ok);
         }
         tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}
+
+/// A probe bounded in time that cannot take its watcher down: a panic in it (a value the store
+/// cannot decode, say) is logged and counts as a failed probe; `None` when it did not finish.
+async fn guarded<T>(what: &str, probe: impl Future<Output = T>) -> Option<T> {
+    let probe = AssertUnwindSafe(probe).catch_unwind();
+    match tokio::time::timeout(Duration::from_secs(2), probe).await {
+        Ok(Ok(out)) => Some(out),
+        Ok(Err(_)) => {
+            tracing::error!("{what} health probe panicked: health NOT_SERVING");
+            None
+        }
+        Err(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_probe_is_a_failed_probe() {
+        assert_eq!(guarded("test", async { 1 }).await, Some(1));
+        let panics = async { panic!("a value chrono cannot hold") };
+        assert_eq!(guarded::<()>("test", panics).await, None);
     }
 }

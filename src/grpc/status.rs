@@ -25,21 +25,24 @@ fn refused(reason: Reason) -> Status {
     with_reason(code, super::convert::describe(reason), reason.as_str())
 }
 
+/// The caller gets a fixed message and a reason; the database's own text, which can echo a
+/// request's value (`invalid input syntax for type uuid: "…"`), goes only to the log.
 fn store(e: &StoreError) -> Status {
-    match e {
+    let (message, reason) = match e {
         StoreError::Unavailable(_) => {
             tracing::warn!(error = %e, "database unavailable");
-            with_reason(
+            return with_reason(
                 Code::Unavailable,
                 "the database is unavailable; retry",
                 "DATABASE_UNAVAILABLE",
-            )
+            );
         }
-        _ => {
-            tracing::error!(error = %e, "database error");
-            with_reason(Code::Internal, e.to_string(), "DATABASE_ERROR")
-        }
-    }
+        StoreError::Schema(_) => ("the database schema is not usable", "DATABASE_SCHEMA"),
+        StoreError::BadData { .. } => ("a database value cannot be read", "DATABASE_BAD_DATA"),
+        StoreError::Other(_) => ("database error", "DATABASE_ERROR"),
+    };
+    tracing::error!(error = %e, reason, "database error");
+    with_reason(Code::Internal, message, reason)
 }
 
 /// The message is the error's own text (`Display`), except where noted.
@@ -129,6 +132,28 @@ mod tests {
         let t = TokenError::NoLiveKey;
         let text = t.to_string();
         expect(t.into(), Code::FailedPrecondition, &text, "JWT_KEY_MISSING");
+    }
+
+    #[test]
+    fn database_errors_keep_their_text_in_the_log() {
+        let echo = "invalid input syntax for type uuid: \"not-a-uuid' OR 1=1\"";
+        let e = AuthError::Store(StoreError::Other(echo.into()));
+        expect(e, Code::Internal, "database error", "DATABASE_ERROR");
+        let e = StoreError::BadData {
+            table: "session".into(),
+            column: "expiresAt".into(),
+            detail: echo.into(),
+        };
+        let (code, message, reason) = parts(AuthError::Store(e));
+        assert_eq!(
+            (code, reason.as_str()),
+            (Code::Internal, "DATABASE_BAD_DATA")
+        );
+        assert!(!message.contains("not-a-uuid"), "{message}");
+        let e = AuthError::Store(StoreError::Unavailable(echo.into()));
+        let (code, message, _) = parts(e);
+        assert_eq!(code, Code::Unavailable);
+        assert!(!message.contains("not-a-uuid"), "{message}");
     }
 
     #[test]

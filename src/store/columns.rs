@@ -247,9 +247,17 @@ fn to_json(v: &DbValue) -> Value {
         DbValue::Bool(b) => Value::Bool(*b),
         DbValue::Int(i) => Value::from(*i),
         DbValue::Float(f) => serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number),
+        // JSON.stringify(±Infinity), what Better Auth sends for PostgreSQL's infinities.
+        DbValue::Time(t) if is_end_of_time(t) => Value::Null,
         DbValue::Time(t) => Value::String(iso_millis(t)),
         DbValue::Json(j) => j.clone(),
     }
+}
+
+/// chrono's first or last instant: where PostgreSQL's `-infinity`/`infinity` (and years past
+/// chrono's) are read (`pg_time`).
+pub fn is_end_of_time(t: &DateTime<Utc>) -> bool {
+    *t == DateTime::<Utc>::MAX_UTC || *t == DateTime::<Utc>::MIN_UTC
 }
 
 struct Reader<'a> {

@@ -9,6 +9,7 @@ mod catalog;
 pub mod columns;
 pub mod dialect;
 pub mod lazy;
+pub mod pg_time;
 pub mod postgres;
 mod queries;
 pub mod schema;
@@ -90,8 +91,18 @@ pub(crate) fn map_sqlx(e: sqlx::Error) -> StoreError {
         E::Database(db) if is_unavailable_code(db.code().as_deref()) => {
             StoreError::Unavailable(db.to_string())
         }
+        E::Database(db) if is_data_exception(db.code().as_deref()) => StoreError::Other(format!(
+            "a bound value was refused by the column's type (SQLSTATE {})",
+            db.code().unwrap_or_default()
+        )),
         other => StoreError::Other(other.to_string()),
     }
+}
+
+/// PostgreSQL class 22 (`invalid input syntax for type uuid: "…"`) quotes the bound value,
+/// which can be a credential: such errors keep only their code, even in the log.
+fn is_data_exception(code: Option<&str>) -> bool {
+    code.is_some_and(|c| c.len() == 5 && c.starts_with("22"))
 }
 
 /// PostgreSQL classes 08 (connection), 53 (resources), 57P0x (shutdown); SQLite BUSY/LOCKED.
@@ -99,4 +110,54 @@ fn is_unavailable_code(code: Option<&str>) -> bool {
     code.is_some_and(|c| {
         c.starts_with("08") || c.starts_with("53") || c.starts_with("57P") || c == "5" || c == "6"
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::borrow::Cow;
+
+    #[derive(Debug)]
+    struct PgError(&'static str, &'static str);
+
+    impl std::fmt::Display for PgError {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.1)
+        }
+    }
+
+    impl std::error::Error for PgError {}
+
+    impl sqlx::error::DatabaseError for PgError {
+        fn message(&self) -> &str {
+            self.1
+        }
+        fn code(&self) -> Option<Cow<'_, str>> {
+            Some(self.0.into())
+        }
+        fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+            self
+        }
+        fn kind(&self) -> sqlx::error::ErrorKind {
+            sqlx::error::ErrorKind::Other
+        }
+    }
+
+    #[test]
+    fn bound_values_stay_out_of_error_text() {
+        let echo = "invalid input syntax for type uuid: \"secret-token\"";
+        let e = map_sqlx(sqlx::Error::Database(Box::new(PgError("22P02", echo))));
+        assert!(!e.to_string().contains("secret-token"), "{e}");
+        assert!(e.to_string().contains("22P02"), "{e}");
+        let e = map_sqlx(sqlx::Error::Database(Box::new(PgError(
+            "42P01", "no table",
+        ))));
+        assert!(e.to_string().contains("no table"), "{e}");
+    }
 }

@@ -1,7 +1,7 @@
 //! PostgreSQL (and Neon): Better Auth's Kysely schema, `timestamptz` dates, native booleans.
 use std::{str::FromStr, time::Duration};
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use sqlx::{
     postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgQueryResult, PgRow},
     Postgres, Row,
@@ -10,6 +10,7 @@ use sqlx::{
 use super::catalog;
 use super::columns::{Column, ColumnKind, DbValue};
 use super::dialect::{Dialect, Param, Query};
+use super::pg_time;
 use super::sql_store::SqlStore;
 use super::{SchemaState, StoreError};
 
@@ -140,12 +141,7 @@ fn cell(row: &PgRow, i: usize, kind: ColumnKind) -> Result<DbValue, sqlx::Error>
         ColumnKind::Bool => row.try_get::<Option<bool>, _>(i)?.map(DbValue::Bool),
         ColumnKind::Int => row.try_get::<Option<i64>, _>(i)?.map(DbValue::Int),
         ColumnKind::Float => row.try_get::<Option<f64>, _>(i)?.map(DbValue::Float),
-        ColumnKind::Time { tz: true } => row
-            .try_get::<Option<DateTime<Utc>>, _>(i)?
-            .map(DbValue::Time),
-        ColumnKind::Time { tz: false } => row
-            .try_get::<Option<NaiveDateTime>, _>(i)?
-            .map(|n| DbValue::Time(n.and_utc())),
+        ColumnKind::Time { .. } => return pg_time::cell(row, i),
         ColumnKind::Json => row
             .try_get::<Option<serde_json::Value>, _>(i)?
             .map(DbValue::Json),
