@@ -266,6 +266,56 @@ pub struct SettingsArgs {
     #[arg(long, env = "BETTER_AUTH_GRPC_DRAIN_TIMEOUT_MS", global = true)]
     pub drain_timeout_ms: Option<u64>,
 
+    /// HTTP/2 streams (calls) one connection may have open at once, advertised in SETTINGS;
+    /// more are refused with REFUSED_STREAM [default: 100].
+    #[arg(long, env = "BETTER_AUTH_GRPC_MAX_CONCURRENT_STREAMS", global = true)]
+    pub max_concurrent_streams: Option<u32>,
+
+    /// Streams of one connection the server may reset for the client's protocol errors before it
+    /// closes the connection with GOAWAY (MadeYouReset mitigation) [default: 1024].
+    #[arg(
+        long,
+        env = "BETTER_AUTH_GRPC_HTTP2_MAX_LOCAL_ERROR_RESET_STREAMS",
+        global = true
+    )]
+    pub http2_max_local_error_reset_streams: Option<usize>,
+
+    /// Streams of one connection reset by the client before the server accepted them; beyond it
+    /// the connection is closed with GOAWAY (Rapid Reset mitigation) [default: 20].
+    #[arg(
+        long,
+        env = "BETTER_AUTH_GRPC_HTTP2_MAX_PENDING_ACCEPT_RESET_STREAMS",
+        global = true
+    )]
+    pub http2_max_pending_accept_reset_streams: Option<usize>,
+
+    /// HTTP/2 PING sent after this long without a frame from the client, in ms; 0 = off [default: 60000].
+    #[arg(long, env = "BETTER_AUTH_GRPC_HTTP2_KEEPALIVE_INTERVAL_MS", global = true)]
+    pub http2_keepalive_interval_ms: Option<u64>,
+
+    /// A connection whose client does not answer a keepalive PING within this is closed, in ms [default: 20000].
+    #[arg(long, env = "BETTER_AUTH_GRPC_HTTP2_KEEPALIVE_TIMEOUT_MS", global = true)]
+    pub http2_keepalive_timeout_ms: Option<u64>,
+
+    /// Client connections open at once; a connection beyond it is closed as soon as it is
+    /// accepted, and calls on the open ones go on [default: 4096].
+    #[arg(long, env = "BETTER_AUTH_GRPC_MAX_CONNECTIONS", global = true)]
+    pub max_connections: Option<usize>,
+
+    /// A connection with no call in progress for this long is closed, in ms; 0 = never [default: 300000].
+    #[arg(long, env = "BETTER_AUTH_GRPC_CONNECTION_IDLE_TIMEOUT_MS", global = true)]
+    pub connection_idle_timeout_ms: Option<u64>,
+
+    /// A client that has not sent the HTTP/2 preface (plaintext) or finished the TLS handshake
+    /// this long after connecting is disconnected, in ms [default: 10000].
+    #[arg(long, env = "BETTER_AUTH_GRPC_HANDSHAKE_TIMEOUT_MS", global = true)]
+    pub handshake_timeout_ms: Option<u64>,
+
+    /// Health Watch streams open at once over all connections; more are refused with
+    /// RESOURCE_EXHAUSTED [default: 256].
+    #[arg(long, env = "BETTER_AUTH_GRPC_MAX_HEALTH_WATCH_STREAMS", global = true)]
+    pub max_health_watch_streams: Option<usize>,
+
     /// PEM certificate chain: serve gRPC over TLS (with --tls-key) [default: plaintext].
     #[arg(long, env = "BETTER_AUTH_GRPC_TLS_CERT", global = true)]
     pub tls_cert: Option<PathBuf>,

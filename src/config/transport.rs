@@ -1,4 +1,5 @@
-//! Transport settings: message and concurrency limits, deadlines, the SIGTERM drain and TLS.
+//! Transport settings: message and concurrency limits, deadlines, the SIGTERM drain, HTTP/2 and
+//! connection limits, and TLS.
 //! Certificates and keys are read and checked here, before any port is bound.
 use std::{path::Path, time::Duration};
 
@@ -12,8 +13,18 @@ pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 64 * 1024;
 pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 256;
 pub const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 5000;
 pub const DEFAULT_DRAIN_TIMEOUT_MS: u64 = 10_000;
-/// A TLS handshake that has not finished by then is dropped (slow or stalled clients).
-const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// RFC 9113 asks for at least 100; grpc-go and Envoy also sit at about 100.
+pub const DEFAULT_MAX_CONCURRENT_STREAMS: u32 = 100;
+/// hyper's own default, which tonic replaces with "no limit".
+pub const DEFAULT_MAX_LOCAL_ERROR_RESET_STREAMS: usize = 1024;
+/// h2's own default (the Rapid Reset fix), set here so that it is a visible setting.
+pub const DEFAULT_MAX_PENDING_ACCEPT_RESET_STREAMS: usize = 20;
+pub const DEFAULT_KEEPALIVE_INTERVAL_MS: u64 = 60_000;
+pub const DEFAULT_KEEPALIVE_TIMEOUT_MS: u64 = 20_000;
+pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
+pub const DEFAULT_CONNECTION_IDLE_TIMEOUT_MS: u64 = 300_000;
+pub const DEFAULT_HANDSHAKE_TIMEOUT_MS: u64 = 10_000;
+pub const DEFAULT_MAX_HEALTH_WATCH_STREAMS: usize = 256;
 /// Room for the other fields of a request around a credential of `max_token_bytes`.
 const MESSAGE_OVERHEAD: usize = 1024;
 
@@ -27,7 +38,32 @@ pub struct TransportConfig {
     pub request_timeout: Duration,
     /// How long SIGTERM waits for in-flight calls before exiting anyway.
     pub drain_timeout: Duration,
+    pub http2: Http2Config,
+    pub connections: ConnectionConfig,
+    /// Health Watch streams open at once over all connections; more are RESOURCE_EXHAUSTED.
+    pub max_health_watch_streams: usize,
     pub tls: Option<TlsConfig>,
+}
+
+/// Per-connection HTTP/2 limits, which hyper leaves unlimited when tonic passes none.
+#[derive(Debug, Clone)]
+pub struct Http2Config {
+    pub max_concurrent_streams: u32,
+    pub max_local_error_reset_streams: usize,
+    pub max_pending_accept_reset_streams: usize,
+    /// PING after this long without a frame from the client; `None`: no keepalive.
+    pub keepalive_interval: Option<Duration>,
+    pub keepalive_timeout: Duration,
+}
+
+/// Limits on the TCP connections themselves, applied as they are accepted.
+#[derive(Debug, Clone)]
+pub struct ConnectionConfig {
+    pub max_connections: usize,
+    /// A connection with no call in progress this long is closed; `None`: never.
+    pub idle_timeout: Option<Duration>,
+    /// Until the HTTP/2 preface (plaintext) or the end of the TLS handshake.
+    pub handshake_timeout: Duration,
 }
 
 /// A checked TLS setup for the gRPC listener.
@@ -65,6 +101,12 @@ pub fn build(s: &SettingsArgs, max_token_bytes: usize) -> Result<TransportConfig
             "must be between 1 and 100000",
         ));
     }
+    let handshake_timeout = millis(
+        "handshake_timeout_ms",
+        s.handshake_timeout_ms,
+        DEFAULT_HANDSHAKE_TIMEOUT_MS,
+        10,
+    )?;
     Ok(TransportConfig {
         max_message_bytes,
         max_concurrent_requests,
@@ -80,12 +122,85 @@ pub fn build(s: &SettingsArgs, max_token_bytes: usize) -> Result<TransportConfig
             DEFAULT_DRAIN_TIMEOUT_MS,
             0,
         )?,
+        http2: http2(s)?,
+        connections: connections(s, handshake_timeout)?,
+        max_health_watch_streams: count(
+            "max_health_watch_streams",
+            s.max_health_watch_streams,
+            DEFAULT_MAX_HEALTH_WATCH_STREAMS,
+        )?,
         tls: tls(
             s.tls_cert.clone(),
             s.tls_key.clone(),
             s.tls_client_ca.clone(),
+            handshake_timeout,
         )?,
     })
+}
+
+fn http2(s: &SettingsArgs) -> Result<Http2Config, ConfigError> {
+    let streams = s
+        .max_concurrent_streams
+        .unwrap_or(DEFAULT_MAX_CONCURRENT_STREAMS);
+    if !(1..=10_000).contains(&streams) {
+        return Err(bad("max_concurrent_streams", "must be between 1 and 10000"));
+    }
+    let interval = millis(
+        "http2_keepalive_interval_ms",
+        s.http2_keepalive_interval_ms,
+        DEFAULT_KEEPALIVE_INTERVAL_MS,
+        0,
+    )?;
+    Ok(Http2Config {
+        max_concurrent_streams: streams,
+        max_local_error_reset_streams: count(
+            "http2_max_local_error_reset_streams",
+            s.http2_max_local_error_reset_streams,
+            DEFAULT_MAX_LOCAL_ERROR_RESET_STREAMS,
+        )?,
+        max_pending_accept_reset_streams: count(
+            "http2_max_pending_accept_reset_streams",
+            s.http2_max_pending_accept_reset_streams,
+            DEFAULT_MAX_PENDING_ACCEPT_RESET_STREAMS,
+        )?,
+        keepalive_interval: (!interval.is_zero()).then_some(interval),
+        keepalive_timeout: millis(
+            "http2_keepalive_timeout_ms",
+            s.http2_keepalive_timeout_ms,
+            DEFAULT_KEEPALIVE_TIMEOUT_MS,
+            10,
+        )?,
+    })
+}
+
+fn connections(
+    s: &SettingsArgs,
+    handshake_timeout: Duration,
+) -> Result<ConnectionConfig, ConfigError> {
+    let idle = millis(
+        "connection_idle_timeout_ms",
+        s.connection_idle_timeout_ms,
+        DEFAULT_CONNECTION_IDLE_TIMEOUT_MS,
+        0,
+    )?;
+    Ok(ConnectionConfig {
+        max_connections: count(
+            "max_connections",
+            s.max_connections,
+            DEFAULT_MAX_CONNECTIONS,
+        )?,
+        idle_timeout: (!idle.is_zero()).then_some(idle),
+        handshake_timeout,
+    })
+}
+
+/// A limit of at least 1 (0 would refuse everything) and at most 1000000.
+fn count(setting: &'static str, v: Option<usize>, default: usize) -> Result<usize, ConfigError> {
+    let n = v.unwrap_or(default);
+    match (1..=1_000_000).contains(&n) {
+        true => Ok(n),
+        false => Err(bad(setting, "must be between 1 and 1000000")),
+    }
 }
 
 fn millis(
@@ -108,6 +223,7 @@ fn tls(
     cert: Option<std::path::PathBuf>,
     key: Option<std::path::PathBuf>,
     client_ca: Option<std::path::PathBuf>,
+    handshake_timeout: Duration,
 ) -> Result<Option<TlsConfig>, ConfigError> {
     let nonempty = |p: Option<std::path::PathBuf>| p.filter(|p| !p.as_os_str().is_empty());
     let (cert, key, client_ca) = (nonempty(cert), nonempty(key), nonempty(client_ca));
@@ -136,7 +252,7 @@ fn tls(
     })?;
     let mut server = ServerTlsConfig::new()
         .identity(Identity::from_pem(&cert_pem, &key_pem))
-        .timeout(TLS_HANDSHAKE_TIMEOUT);
+        .timeout(handshake_timeout);
     let mutual = match &client_ca {
         Some(path) => {
             let ca_pem = read("tls_client_ca", path)?;
@@ -200,6 +316,69 @@ mod tests {
         assert_eq!(t.request_timeout, Duration::from_secs(5));
         assert_eq!(t.drain_timeout, Duration::from_secs(10));
         assert!(t.tls.is_none());
+    }
+
+    #[test]
+    fn http2_and_connection_defaults_are_limits() {
+        let t = build_with(SettingsArgs::default()).unwrap();
+        assert_eq!(t.http2.max_concurrent_streams, 100);
+        assert_eq!(t.http2.max_local_error_reset_streams, 1024);
+        assert_eq!(t.http2.max_pending_accept_reset_streams, 20);
+        assert_eq!(t.http2.keepalive_interval, Some(Duration::from_secs(60)));
+        assert_eq!(t.http2.keepalive_timeout, Duration::from_secs(20));
+        assert_eq!(t.connections.max_connections, 4096);
+        assert_eq!(t.connections.idle_timeout, Some(Duration::from_secs(300)));
+        assert_eq!(t.connections.handshake_timeout, Duration::from_secs(10));
+        assert_eq!(t.max_health_watch_streams, 256);
+        let off = build_with(SettingsArgs {
+            http2_keepalive_interval_ms: Some(0),
+            connection_idle_timeout_ms: Some(0),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(off.http2.keepalive_interval, None);
+        assert_eq!(off.connections.idle_timeout, None);
+    }
+
+    #[test]
+    fn zero_limits_are_refused_by_name() {
+        let cases = [
+            SettingsArgs {
+                max_concurrent_streams: Some(0),
+                ..Default::default()
+            },
+            SettingsArgs {
+                http2_max_local_error_reset_streams: Some(0),
+                ..Default::default()
+            },
+            SettingsArgs {
+                http2_max_pending_accept_reset_streams: Some(0),
+                ..Default::default()
+            },
+            SettingsArgs {
+                max_connections: Some(0),
+                ..Default::default()
+            },
+            SettingsArgs {
+                max_health_watch_streams: Some(0),
+                ..Default::default()
+            },
+            SettingsArgs {
+                handshake_timeout_ms: Some(0),
+                ..Default::default()
+            },
+        ];
+        let names = [
+            "max_concurrent_streams",
+            "http2_max_local_error_reset_streams",
+            "http2_max_pending_accept_reset_streams",
+            "max_connections",
+            "max_health_watch_streams",
+            "handshake_timeout_ms",
+        ];
+        for (a, setting) in cases.into_iter().zip(names) {
+            assert_eq!(build_with(a).unwrap_err().setting, setting);
+        }
     }
 
     #[test]

@@ -3,14 +3,18 @@
 use std::{future::Future, panic::AssertUnwindSafe, pin::Pin, sync::Arc, time::Duration};
 
 use futures::{FutureExt, Stream, StreamExt};
-use tokio::{sync::watch, task::JoinHandle};
-use tonic::{Request, Response, Status};
+use tokio::{
+    sync::{watch, Semaphore},
+    task::JoinHandle,
+};
+use tonic::{Code, Request, Response, Status};
 use tonic_health::{
     pb::{health_server::Health, HealthCheckRequest, HealthCheckResponse},
     server::{HealthReporter, HealthService},
     ServingStatus,
 };
 
+use super::status;
 use crate::store::Store;
 use crate::token::Issuer;
 
@@ -33,8 +37,9 @@ pub struct HealthState {
 }
 
 impl HealthState {
-    /// Starts watching; returns the state and the service to serve.
-    pub fn start(sources: HealthSources) -> (Self, DrainingHealth) {
+    /// Starts watching; returns the state and the service to serve, which keeps at most
+    /// `max_watch_streams` Watch streams open at once.
+    pub fn start(sources: HealthSources, max_watch_streams: usize) -> (Self, DrainingHealth) {
         let reporter = HealthReporter::new();
         let (draining, draining_rx) = watch::channel(false);
         let mut watchers = vec![tokio::spawn(watch_database(
@@ -48,6 +53,7 @@ impl HealthState {
         let service = DrainingHealth {
             inner: HealthService::from_health_reporter(reporter.clone()),
             draining: draining_rx,
+            watch_permits: Arc::new(Semaphore::new(max_watch_streams)),
         };
         let state = Self {
             reporter,
@@ -88,9 +94,12 @@ impl Drop for HealthState {
 
 /// tonic-health's service, whose Watch streams end (after a last NOT_SERVING) once the server
 /// drains: a health-checking client would otherwise hold its connection, and so the drain, open.
+/// Watch streams last as long as their clients want and are outside `max_concurrent_requests`,
+/// so their number is bounded here.
 pub struct DrainingHealth {
     inner: HealthService,
     draining: watch::Receiver<bool>,
+    watch_permits: Arc<Semaphore>,
 }
 
 type WatchStream = Pin<Box<dyn Stream<Item = Result<HealthCheckResponse, Status>> + Send>>;
@@ -110,6 +119,13 @@ impl Health for DrainingHealth {
         &self,
         request: Request<HealthCheckRequest>,
     ) -> Result<Response<Self::WatchStream>, Status> {
+        let Ok(permit) = self.watch_permits.clone().try_acquire_owned() else {
+            return Err(status::with_reason(
+                Code::ResourceExhausted,
+                "too many health Watch streams (max_health_watch_streams); use Check or retry later",
+                "OVERLOADED",
+            ));
+        };
         let statuses = self.inner.watch(request).await?.into_inner();
         let mut draining = self.draining.clone();
         let drained = async move {
@@ -123,6 +139,7 @@ impl Health for DrainingHealth {
         // The last NOT_SERVING is sent only if the stream has not just sent it.
         let mut sent = None;
         let stream = statuses.take_until(drained).chain(last).filter(move |r| {
+            let _open = &permit; // the stream's place, given back when it is dropped
             let status = r.as_ref().ok().map(|r| r.status);
             let repeated = status.is_some() && status == sent;
             sent = status;

@@ -1,4 +1,6 @@
 //! Transport: tonic handlers, proto conversions, the status mapping and the server assembly.
+pub mod calls;
+pub mod connections;
 pub mod convert;
 pub mod health;
 pub mod limits;

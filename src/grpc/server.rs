@@ -1,5 +1,6 @@
 //! Assembles AuthService with the standard health and reflection services and serves it:
-//! message and concurrency limits, deadlines, optional TLS, and the drain on shutdown.
+//! message, concurrency, HTTP/2 and connection limits, deadlines, optional TLS, and the drain on
+//! shutdown.
 use std::{future::Future, time::Instant};
 
 use tokio::{net::TcpListener, sync::oneshot};
@@ -7,11 +8,12 @@ use tonic::transport::Server;
 use tonic_health::pb::health_server::HealthServer;
 use tower::util::MapResponseLayer;
 
+use super::connections::Connections;
 use super::health::HealthState;
 pub use super::health::{HealthSources, ISSUE_HEALTH_NAME, SERVICE_NAME};
 use super::limits::{self, Guarded};
 use super::service::AuthGrpc;
-use crate::config::transport::TransportConfig;
+use crate::config::transport::{Http2Config, TransportConfig};
 use crate::proto::{auth::v1::auth_service_server::AuthServiceServer, FILE_DESCRIPTOR_SET};
 
 #[derive(Debug, thiserror::Error)]
@@ -33,7 +35,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
     let max = transport.max_message_bytes;
-    let (mut health_state, health) = HealthState::start(health_sources);
+    let (mut health_state, health) =
+        HealthState::start(health_sources, transport.max_health_watch_streams);
     let health = HealthServer::new(health).max_decoding_message_size(max);
     let reflection_v1 = reflection()?.build_v1()?.max_decoding_message_size(max);
     let reflection_v1alpha = reflection()?
@@ -44,7 +47,8 @@ pub async fn serve(
         transport.max_concurrent_requests,
         transport.request_timeout,
     );
-    let mut builder = Server::builder().timeout(transport.request_timeout);
+    let mut builder =
+        http2_limits(Server::builder(), &transport.http2).timeout(transport.request_timeout);
     if let Some(tls) = &transport.tls {
         builder = builder.tls_config(tls.server.clone())?;
     }
@@ -61,13 +65,15 @@ pub async fn serve(
         let _ = draining_tx.send(Instant::now());
     };
     let oversize: fn(_) -> _ = limits::oversize_is_resource_exhausted;
+    let connections = Connections::new(transport.connections.clone());
     let server = builder
+        .layer(connections.call_tracking())
         .layer(MapResponseLayer::new(oversize))
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(auth)
-        .serve_with_incoming_shutdown(incoming(listener), signal);
+        .serve_with_incoming_shutdown(connections.incoming(listener), signal);
 
     let drain_timeout = transport.drain_timeout;
     let drain_deadline = async move {
@@ -93,8 +99,12 @@ fn reflection() -> Result<tonic_reflection::server::Builder<'static>, ServeError
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET))
 }
 
-/// Accepted connections with TCP_NODELAY: without it every small response waits on the peer's
-/// delayed ACK (~40 ms on Linux). tonic sets it only on listeners it binds itself.
-fn incoming(listener: TcpListener) -> tonic::transport::server::TcpIncoming {
-    tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true))
+/// tonic passes hyper "no limit" for each of these unless set.
+fn http2_limits(server: Server, h2: &Http2Config) -> Server {
+    server
+        .max_concurrent_streams(h2.max_concurrent_streams)
+        .http2_max_local_error_reset_streams(Some(h2.max_local_error_reset_streams))
+        .http2_max_pending_accept_reset_streams(Some(h2.max_pending_accept_reset_streams))
+        .http2_keepalive_interval(h2.keepalive_interval)
+        .http2_keepalive_timeout(Some(h2.keepalive_timeout))
 }

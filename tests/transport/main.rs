@@ -1,9 +1,10 @@
 //! Transport hardening against the real server: oversized messages, overload, deadlines on a
-//! blocked database (limits), the SIGTERM drain of the real binary (drain), and TLS / mutual TLS
-//! (tls).
+//! blocked database (limits), the SIGTERM drain of the real binary (drain), HTTP/2 and connection
+//! limits (http2), and TLS / mutual TLS (tls).
 #[path = "../common/mod.rs"]
 mod common;
 mod drain;
+mod http2;
 mod limits;
 mod tls;
 
