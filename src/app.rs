@@ -153,6 +153,11 @@ async fn open_store(c: &Config) -> Result<Arc<dyn Store>, StoreError> {
         },
         DbKind::Sqlite => {
             let db = &c.database;
+            if c.embedded_default {
+                db.create_private_sqlite_file().map_err(|e| {
+                    StoreError::Other(format!("cannot create the SQLite file: {e}"))
+                })?;
+            }
             let pool = sqlite::pool(&sqlite_settings(db, c.embedded_default))?;
             if c.embedded_default && sqlite::schema_state(&pool).await?.present.is_empty() {
                 sqlite::migrate(&pool).await?;
@@ -269,6 +274,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         Some(t) if t.mutual => "mutual",
         Some(_) => "on",
     };
+    log_cookie_choice(&app.config);
     tracing::info!(
         %addr,
         tls,
@@ -277,6 +283,20 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     app.serve(listener, shutdown).await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Which session cookie is read, and why; without BETTER_AUTH_URL a real database is served on
+/// guesses (the cookie's `__Secure-` prefix, the JWT issuer), said once as a warning.
+fn log_cookie_choice(config: &Config) {
+    let cookie = &config.credentials.session_cookie;
+    tracing::info!("session cookie: {cookie} ({})", config.cookie_reason);
+    if config.base_origin.is_none() && !config.embedded_default {
+        tracing::warn!(
+            "no BETTER_AUTH_URL with a real database: the session cookie name may not be \
+             Better Auth's, and JWTs are refused unless jwt_issuer is set; set BETTER_AUTH_URL \
+             to Better Auth's base URL"
+        );
+    }
 }
 
 /// Prints to stdout; a reader that went away (a closed pipe) must not take the service down.

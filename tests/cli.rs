@@ -189,6 +189,11 @@ fn bad_cases(dir: &Path) -> Vec<BadCase> {
             "secure_cookies",
         ),
         case(
+            "a user cache past moka's limit",
+            &[("BETTER_AUTH_GRPC_JWT_USER_CACHE_MS", "99999999999999999")],
+            "jwt_user_cache_ms",
+        ),
+        case(
             "bad column",
             &[("BETTER_AUTH_GRPC_COLUMNS", "emailVerified=x")],
             "columns",
@@ -402,20 +407,30 @@ fn embedded_default_prints_ready_grpcurl_lines() {
         "secret of {} bytes",
         secret.trim().len()
     );
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&secret_file)
-            .unwrap()
-            .permissions()
-            .mode()
-            & 0o777;
-        assert_eq!(mode, 0o600, "secret file mode {mode:o}");
+    // The database holds the demo session token: owner only, like the key files.
+    for file in [
+        &secret_file,
+        &sqlite,
+        &dir.path().join("better-auth-grpc.api-key"),
+    ] {
+        let mode = mode_of(file);
+        assert_eq!(mode, 0o600, "{} mode {mode:o}", file.display());
     }
 
     let (status, stderr) = first.terminate();
     assert!(
         status.success(),
         "SIGTERM should stop it cleanly: {status:?}\n{stderr}"
+    );
+    assert!(
+        stderr.contains("session cookie: better-auth.session_token ("),
+        "no cookie line: {stderr}"
+    );
+    assert!(
+        !stderr
+            .lines()
+            .any(|l| l.contains("WARN") && l.contains("BETTER_AUTH_URL")),
+        "the demo warns about BETTER_AUTH_URL: {stderr}"
     );
     assert!(
         !stderr.contains(&token),
@@ -432,4 +447,140 @@ fn embedded_default_prints_ready_grpcurl_lines() {
     assert_eq!(second.value("cookie header:"), cookie);
     assert_eq!(std::fs::read_to_string(&secret_file).unwrap(), secret);
     drop(second);
+}
+
+fn mode_of(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// The embedded default in `dir`, expected to stop at once on one of its key files.
+fn refused_on_key_file(dir: &Path, setting: &str, file: &str) -> String {
+    let mut c = command(dir);
+    c.env("LISTEN_ADDR", "127.0.0.1:0");
+    let out = output(c, Duration::from_secs(15));
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "want one stderr line: {:?}", out.stderr);
+    assert!(
+        lines[0].starts_with(&format!("error: {setting}: ")) && lines[0].contains(file),
+        "{:?} names neither {setting} nor {file}",
+        lines[0]
+    );
+    assert!(out.stdout.is_empty(), "{out:?}");
+    assert!(
+        !dir.join("better-auth-grpc.sqlite").exists(),
+        "the database was created anyway"
+    );
+    lines[0].to_owned()
+}
+
+/// As ssh treats private keys: the key files must be the process user's and private to it.
+#[test]
+fn key_files_others_can_read_or_write_are_refused() {
+    let secret = "s".repeat(48);
+    for (mode, fix) in [
+        (0o644, "chmod 600"),
+        (0o660, "chmod 600"),
+        (0o602, "chmod 600"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("better-auth-grpc.secret");
+        std::fs::write(&file, &secret).unwrap();
+        set_mode(&file, mode);
+        let line = refused_on_key_file(dir.path(), "secret", "better-auth-grpc.secret");
+        assert!(line.contains(fix), "{mode:o}: {line}");
+        assert!(!line.contains(&secret), "the secret is echoed: {line}");
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), secret);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let secret_file = dir.path().join("better-auth-grpc.secret");
+    std::fs::write(&secret_file, &secret).unwrap();
+    set_mode(&secret_file, 0o600);
+    let key_file = dir.path().join("better-auth-grpc.api-key");
+    std::fs::write(&key_file, "k".repeat(40)).unwrap();
+    set_mode(&key_file, 0o620);
+    refused_on_key_file(dir.path(), "callers", "better-auth-grpc.api-key");
+}
+
+#[test]
+fn a_key_file_of_another_user_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("better-auth-grpc.secret");
+    std::fs::write(&file, "s".repeat(48)).unwrap();
+    set_mode(&file, 0o600);
+    // Only root can give a file away; elsewhere there is nothing to test.
+    if std::os::unix::fs::chown(&file, Some(65_534), None).is_err() {
+        eprintln!("skipped: not allowed to chown");
+        return;
+    }
+    let line = refused_on_key_file(dir.path(), "secret", "better-auth-grpc.secret");
+    assert!(line.contains("owned by uid 65534"), "{line}");
+}
+
+/// Serves `db_url` with `base_url` (if any) until it is ready; returns its stderr.
+fn start_up_log(dir: &Path, db_url: &str, base_url: Option<&str>) -> String {
+    let mut c = command(dir);
+    c.env("DATABASE_URL", db_url)
+        .env("BETTER_AUTH_SECRET", SECRET)
+        .env("LISTEN_ADDR", "127.0.0.1:0");
+    if let Some(u) = base_url {
+        c.env("BETTER_AUTH_URL", u);
+    }
+    let mut running = Running::spawn(c);
+    running.serving(Duration::from_secs(30));
+    running.terminate(Duration::from_secs(10)).stderr
+}
+
+/// Better Auth without a base URL uses `__Secure-` in production (NODE_ENV=production) and
+/// not elsewhere: the log says which name is read and why, and warns when it is a guess.
+#[test]
+fn start_up_says_which_session_cookie_is_read_and_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let db_file = dir.path().join("app.sqlite");
+    let db_url = format!("sqlite://{}", db_file.display());
+    let mut m = command(dir.path());
+    m.arg("migrate").env("DATABASE_URL", &db_url);
+    assert!(output(m, Duration::from_secs(15)).status.success());
+    let cases = [
+        (
+            None,
+            "better-auth.session_token",
+            "NODE_ENV=production",
+            true,
+        ),
+        (
+            Some("http://app.example.com"),
+            "better-auth.session_token",
+            "BETTER_AUTH_URL is http",
+            false,
+        ),
+        (
+            Some("https://app.example.com"),
+            "__Secure-better-auth.session_token",
+            "BETTER_AUTH_URL is https",
+            false,
+        ),
+    ];
+    for (base_url, cookie, why, warns) in cases {
+        let log = start_up_log(dir.path(), &db_url, base_url);
+        let line = log
+            .lines()
+            .find(|l| l.contains("session cookie:"))
+            .unwrap_or_else(|| panic!("{base_url:?}: no cookie line in {log}"));
+        assert!(
+            line.contains(&format!("session cookie: {cookie} (")),
+            "{line}"
+        );
+        assert!(line.contains(why), "{base_url:?}: {line}");
+        let warning = log
+            .lines()
+            .any(|l| l.contains("WARN") && l.contains("no BETTER_AUTH_URL"));
+        assert_eq!(warning, warns, "{base_url:?}: {log}");
+    }
 }

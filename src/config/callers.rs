@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::defaults::DEFAULT_API_KEY_FILE;
 use super::error::{bad, ConfigError};
-use super::secrets::write_private;
+use super::secrets::{read_private, write_private};
 use crate::auth::callers::{key_sha256_hex, Caller, Callers};
 
 /// One `[[callers]]` table of the TOML file.
@@ -64,9 +64,9 @@ pub fn finish(
 /// The embedded default lets one demo caller use IssueToken, with a key kept beside its database.
 fn demo_caller(workdir: &Path) -> Result<(Callers, SecretString), ConfigError> {
     let path = workdir.join(DEFAULT_API_KEY_FILE);
-    let key = match std::fs::read_to_string(&path) {
-        Ok(k) => k.trim().to_owned(),
-        Err(_) => {
+    let key = match read_private(&path).map_err(|e| bad("callers", e))? {
+        Some(k) => k.trim().to_owned(),
+        None => {
             let k = crate::domain::model::random_id(40);
             write_private(&path, &k)
                 .map_err(|e| bad("callers", format!("cannot write {}: {e}", path.display())))?;

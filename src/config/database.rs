@@ -3,6 +3,7 @@ use std::{path::Path, time::Duration};
 
 use super::defaults::DEFAULT_SQLITE_FILE;
 use super::error::{bad, ConfigError};
+use super::secrets::write_private;
 use crate::cli::SettingsArgs;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,16 +34,27 @@ impl std::fmt::Debug for DatabaseConfig {
     }
 }
 
-/// `scheme://user:***@host/db`: the password never reaches logs or debug output.
+/// `scheme://user:***@host/db?password=***`: the password never reaches logs or debug output,
+/// in the userinfo or in the `password` parameter sqlx also accepts.
 pub fn redact_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
-        }
-        Ok(u) => u.to_string(),
-        Err(_) => "[unparsable URL]".into(),
+    let Ok(mut u) = url::Url::parse(url) else {
+        return "[unparsable URL]".into();
+    };
+    if u.password().is_some() {
+        let _ = u.set_password(Some("***"));
     }
+    let secret = |k: &str| k.to_ascii_lowercase().contains("password");
+    if u.query_pairs().any(|(k, _)| secret(&k)) {
+        let pairs: Vec<(String, String)> = u
+            .query_pairs()
+            .map(|(k, v)| match secret(&k) {
+                true => (k.into_owned(), "***".to_owned()),
+                false => (k.into_owned(), v.into_owned()),
+            })
+            .collect();
+        u.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    u.to_string()
 }
 
 /// An empty DATABASE_URL counts as unset: the embedded default.
@@ -96,18 +108,59 @@ fn kind(url: &str) -> Result<DbKind, ConfigError> {
     }
 }
 
-/// `serve` never creates a database: a missing SQLite file is a wrong path, said plainly.
-fn sqlite_file_exists(url: &str) -> Result<(), ConfigError> {
+impl DatabaseConfig {
+    /// The embedded default's SQLite file holds the demo session token: it is created empty and
+    /// owner-only before sqlx opens it (which would create it with the umask's mode). SQLite
+    /// gives its -journal, -wal and -shm files the database file's mode.
+    pub fn create_private_sqlite_file(&self) -> std::io::Result<()> {
+        let Some((path, _)) = sqlite_path(&self.url) else {
+            return Ok(());
+        };
+        match write_private(Path::new(path), "") {
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+            other => other,
+        }
+    }
+}
+
+/// The file of a SQLite URL and its query; `None` for an in-memory database.
+fn sqlite_path(url: &str) -> Option<(&str, &str)> {
     let rest = url
-        .trim_start_matches("sqlite://")
-        .trim_start_matches("sqlite:");
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
     let in_memory = path.is_empty() || path == ":memory:" || query.contains("mode=memory");
-    if in_memory || query.contains("mode=rwc") || Path::new(path).exists() {
+    (!in_memory).then_some((path, query))
+}
+
+/// `serve` never creates a database: a missing SQLite file is a wrong path, said plainly.
+fn sqlite_file_exists(url: &str) -> Result<(), ConfigError> {
+    let Some((path, query)) = sqlite_path(url) else {
+        return Ok(());
+    };
+    if query.contains("mode=rwc") || Path::new(path).exists() {
         return Ok(());
     }
     Err(bad(
         "database_url",
         format!("SQLite file {path} does not exist; point at Better Auth's database, or create one with `better-auth-grpc migrate`"),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn redacts_the_password_in_userinfo_and_in_the_query() {
+        let shown = redact_url("postgres://u:hunter2@h/db?sslmode=require&password=s3cr3t");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("s3cr3t"),
+            "{shown}"
+        );
+        assert!(shown.contains("sslmode=require"), "{shown}");
+        assert!(shown.contains("password=***"), "{shown}");
+        let plain = "postgres://u@h/db?sslmode=require";
+        assert_eq!(redact_url(plain), plain);
+    }
 }

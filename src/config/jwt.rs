@@ -38,7 +38,14 @@ pub fn build(s: &SettingsArgs, cx: Context<'_>) -> Result<JwtPart, ConfigError> 
         JwtSettings::DEFAULT_VERIFIED_CACHE_ENTRIES,
         10_000_000,
     )?;
-    let user_cache = Duration::from_millis(s.jwt_user_cache_ms.unwrap_or(5000));
+    // The staleness of the ban check: an hour at most (and so far below moka's limit, which
+    // panics at start-up instead of refusing).
+    let user_cache = Duration::from_millis(bounded(
+        "jwt_user_cache_ms",
+        s.jwt_user_cache_ms,
+        5000,
+        3_600_000,
+    )?);
     let settings = issuer(s, &cx).map(|issuer| {
         let mut j = JwtSettings::for_origin(issuer);
         j.audience = audience(s, cx.origin, &j.issuer);
@@ -105,4 +112,37 @@ fn callers_audiences(callers: &Callers) -> Vec<String> {
     all.sort();
     all.dedup();
     all
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn build_with(s: &SettingsArgs) -> Result<JwtPart, ConfigError> {
+        let callers = Callers::new(vec![]);
+        let cx = Context {
+            origin: Some("https://app.example.com"),
+            embedded_default: false,
+            max_token_bytes: 8192,
+            callers: &callers,
+        };
+        build(s, cx)
+    }
+
+    #[test]
+    fn a_huge_user_cache_is_a_config_error_not_a_panic_later() {
+        let mut s = SettingsArgs {
+            jwt_check_user: Some(true),
+            jwt_user_cache_ms: Some(u64::MAX),
+            ..Default::default()
+        };
+        let e = build_with(&s).err().map(|e| e.to_string());
+        assert_eq!(
+            e.as_deref(),
+            Some("jwt_user_cache_ms: must be at most 3600000")
+        );
+        s.jwt_user_cache_ms = Some(3_600_000);
+        let part = build_with(&s).ok().and_then(|p| p.check_user);
+        assert_eq!(part, Some(Duration::from_millis(3_600_000)));
+    }
 }

@@ -39,6 +39,8 @@ pub struct Config {
     /// Origin of BETTER_AUTH_URL (`https://host[:port]`), if set.
     pub base_origin: Option<String>,
     pub credentials: CredentialRules,
+    /// Why the session cookie has its name (start-up log).
+    pub cookie_reason: &'static str,
     pub session: SessionPolicy,
     pub names: SchemaNames,
     pub boolean_fields: Vec<String>,
@@ -83,6 +85,7 @@ impl Config {
         let database = database::for_serve(&s, workdir)?;
         let base_origin = session::base_origin(&s)?;
         let credentials = session::credentials(&s, base_origin.as_deref())?;
+        let cookie_reason = session::cookie_reason(&s, base_origin.as_deref());
         let session = session::policy(&s)?;
         let names = schema::names(&s, f.tables, f.columns)?;
         let boolean_fields = schema::boolean_fields(&s)?;
@@ -110,6 +113,7 @@ impl Config {
             secrets,
             base_origin,
             credentials,
+            cookie_reason,
             session,
             names,
             boolean_fields,

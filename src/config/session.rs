@@ -51,6 +51,24 @@ fn secure_cookies(v: Option<&str>, origin: Option<&str>) -> Result<bool, ConfigE
     }
 }
 
+/// Why the session cookie has the name it has, for the start-up log. Better Auth without a
+/// base URL prefixes `__Secure-` when NODE_ENV is production, which this service cannot see.
+pub fn cookie_reason(s: &SettingsArgs, origin: Option<&str>) -> &'static str {
+    if s.cookie_name.is_some() {
+        return "set by cookie_name";
+    }
+    match (s.secure_cookies.as_deref().unwrap_or("auto"), origin) {
+        ("true", _) => "secure_cookies is true",
+        ("false", _) => "secure_cookies is false",
+        (_, Some(o)) if o.starts_with("https://") => "BETTER_AUTH_URL is https, as Better Auth",
+        (_, Some(_)) => "BETTER_AUTH_URL is http, as Better Auth",
+        (_, None) => {
+            "no BETTER_AUTH_URL: as Better Auth outside production; Better Auth with \
+             NODE_ENV=production reads __Secure-…: set BETTER_AUTH_URL or secure_cookies"
+        }
+    }
+}
+
 fn cookie(secure: bool, prefix: &str, name: &str) -> String {
     format!("{}{prefix}.{name}", if secure { "__Secure-" } else { "" })
 }
@@ -93,4 +111,36 @@ fn seconds(setting: &'static str, v: Option<i64>, default: i64) -> Result<TimeDe
         ));
     }
     Ok(TimeDelta::seconds(n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reason(cookie_name: Option<&str>, secure: Option<&str>, base: Option<&str>) -> &'static str {
+        let s = SettingsArgs {
+            cookie_name: cookie_name.map(String::from),
+            secure_cookies: secure.map(String::from),
+            ..Default::default()
+        };
+        cookie_reason(&s, base)
+    }
+
+    #[test]
+    fn the_reason_names_what_decided_the_cookie() {
+        let https = Some("https://app.example.com");
+        let http = Some("http://localhost:3000");
+        assert_eq!(
+            reason(Some("sid"), Some("true"), https),
+            "set by cookie_name"
+        );
+        assert_eq!(reason(None, Some("true"), None), "secure_cookies is true");
+        assert_eq!(
+            reason(None, Some("false"), https),
+            "secure_cookies is false"
+        );
+        assert!(reason(None, None, https).starts_with("BETTER_AUTH_URL is https"));
+        assert!(reason(None, Some("auto"), http).starts_with("BETTER_AUTH_URL is http,"));
+        assert!(reason(None, None, None).contains("NODE_ENV=production"));
+    }
 }

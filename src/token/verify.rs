@@ -208,9 +208,24 @@ fn json_object(bytes: &[u8]) -> Result<Map<String, Value>, Reason> {
 }
 
 fn refuse_forbidden_headers(header: &Map<String, Value>) -> Result<(), Reason> {
-    match FORBIDDEN_HEADERS.iter().any(|h| header.contains_key(*h)) {
+    let forbidden = FORBIDDEN_HEADERS.iter().any(|h| header.contains_key(*h));
+    match forbidden || !plain_jwt_type(header.get("typ")) {
         true => Err(Reason::JwtForbiddenHeader),
         false => Ok(()),
+    }
+}
+
+/// The jwt plugin sets no `typ`; other plugins signing with its keys mark their tokens
+/// (oauth-provider: `at+jwt`, `logout+jwt`), which must not pass for a session's JWT
+/// (RFC 8725 §3.11). Media types compare case-insensitively, `application/` optional.
+fn plain_jwt_type(typ: Option<&Value>) -> bool {
+    match typ {
+        None => true,
+        Some(Value::String(t)) => {
+            let t = t.to_ascii_lowercase();
+            t == "jwt" || t == "application/jwt"
+        }
+        Some(_) => false,
     }
 }
 
@@ -220,3 +235,5 @@ fn plausible_kid(kid: &str) -> bool {
 
 #[cfg(test)]
 mod cache_tests;
+#[cfg(test)]
+mod foreign_tests;
