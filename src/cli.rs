@@ -244,7 +244,7 @@ pub struct SettingsArgs {
     #[arg(long, env = "BETTER_AUTH_GRPC_JWT_CHECK_USER", global = true, num_args = 0..=1, default_missing_value = "true")]
     pub jwt_check_user: Option<bool>,
 
-    /// How long a user looked up by --jwt-check-user is reused: the maximum staleness of that check, in ms [default: 5000].
+    /// How long a user looked up by --jwt-check-user is reused: the maximum staleness of that check, in ms, at most 3600000 [default: 5000].
     #[arg(long, env = "BETTER_AUTH_GRPC_JWT_USER_CACHE_MS", global = true)]
     pub jwt_user_cache_ms: Option<u64>,
 
