@@ -163,7 +163,7 @@ mod tests {
     use crate::token::verifying_key::VerifyingKey;
     use secrecy::ExposeSecret;
 
-    const SECRET: &str = "test-secret-0123456789abcdefghijklmnop";
+    use crate::test_util::SECRET;
 
     #[test]
     fn ids_look_like_better_auths() {

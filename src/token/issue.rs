@@ -250,7 +250,7 @@ fn seconds(t: i64) -> Result<DateTime<Utc>, TokenError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::token::test_fixture::{key_row, now, secrets, settings, user, Fixture, ORIGIN};
+    use crate::test_util::{key_row, now, secrets, settings, user, Fixture, ORIGIN};
     use crate::token::{encrypt_private_key, VerifyOptions};
     use chrono::TimeDelta;
     use serde_json::json;

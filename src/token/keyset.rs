@@ -216,7 +216,7 @@ mod tests {
     }
 
     fn new_row() -> JwkRow {
-        let secrets = Secrets::from_secret("test-secret-0123456789abcdefghijklmnop").unwrap();
+        let secrets = Secrets::from_secret(crate::test_util::SECRET).unwrap();
         new_jwk_row(&settings(), &secrets, Utc::now()).unwrap().0
     }
 
