@@ -3,94 +3,53 @@
 //! * `sig_verify/<alg>`: `VerifyingKey::verify` of one signature (EdDSA, ES256, RS256);
 //! * `sig_sign/<alg>`: `SigningKey::sign` (EdDSA, ES256, RS256);
 //! * `verify_jwt/<alg>`: the whole `Verifier::verify` (split, base64url, JSON header and
-//!   payload, key lookup, signature, claims) of a token Issuer minted, keys in memory;
+//!   payload, key lookup, signature, claims) of a token Issuer minted, keys in memory
+//!   (`test_util::BlockingFixture`, fixed clock);
 //! * `issue_jwt/<alg>`: the whole `Issuer::issue` (claims JSON, sign) with a cached key.
 //!
 //! `cargo bench --bench verify` (criterion; `-- --quick` for a fast pass).
 use std::sync::Arc;
 
 use base64::Engine as _;
-use better_auth_grpc::clock::SystemClock;
-use better_auth_grpc::domain::model::User;
-use better_auth_grpc::domain::secret::Secrets;
-use better_auth_grpc::token::{
-    new_jwk_row, Alg, IssueOptions, Issuer, JwkRows, JwtSettings, KeySet, Verifier, VerifyOptions,
-    VerifyingKey,
-};
-use chrono::Utc;
+use better_auth_grpc::test_util::{self, BlockingFixture};
+use better_auth_grpc::token::{Alg, IssueOptions, Issuer, SigningKey, VerifyingKey};
 use criterion::{criterion_group, criterion_main, Criterion};
 
-const SECRET: &str = "better-auth-grpc-bench-secret-0123456789abcdef";
-const ORIGIN: &str = "http://127.0.0.1:3000";
-
-fn user() -> User {
-    let now =
-        chrono::DateTime::from_timestamp_millis(Utc::now().timestamp_millis()).unwrap_or_default();
-    User {
-        id: "JjFfTgCaINnjVYjc9VVNVpJ2Q4ONLJ1x".into(),
-        name: "Bench User".into(),
-        email: "bench-user@example.com".into(),
-        email_verified: false,
-        image: None,
-        created_at: now,
-        updated_at: now,
-        extra: Vec::new(),
-    }
-}
-
-struct Setup {
+struct Setup<'f> {
     alg: Alg,
     token: String,
     verifying: VerifyingKey,
-    signing: better_auth_grpc::token::SigningKey,
-    verifier: Verifier,
+    signing: &'f SigningKey,
     issuer: Issuer,
 }
 
-fn setup(rt: &tokio::runtime::Runtime, alg: Alg) -> Setup {
-    let secrets = Arc::new(Secrets::from_secret(SECRET).expect("secret"));
-    let mut settings = JwtSettings::for_origin(ORIGIN);
+/// Key `k` of the shared fixture, an issuer signing with its alg, and a token it minted.
+fn setup(fx: &BlockingFixture, k: usize) -> Setup<'_> {
+    let (row, signing) = fx.pair(k);
+    let alg = signing.alg();
+    let verifying = VerifyingKey::from_row(row, alg).expect("verifying key");
+    let mut settings = test_util::settings();
     settings.alg = alg;
-    let (row, signing) = new_jwk_row(&settings, &secrets, Utc::now()).expect("key");
-    let verifying = VerifyingKey::from_row(&row, alg).expect("verifying key");
-    let settings = Arc::new(settings);
-    let clock = Arc::new(SystemClock);
-    let rows = Arc::new(JwkRows::memory(vec![row.clone()]));
-    let keys = rt
-        .block_on(KeySet::from_rows(vec![row], &settings, clock.clone()))
-        .expect("key set");
-    let verifier = Verifier::new(
-        Arc::new(keys),
-        settings.clone(),
-        secrets.clone(),
-        clock.clone(),
-    );
-    let issuer = Issuer::new(rows, settings, secrets, clock);
-    let token = rt
-        .block_on(issuer.issue(&user(), IssueOptions::default()))
+    let issuer = fx.fx.issuer_with(Arc::new(settings));
+    let token = fx
+        .rt
+        .block_on(issuer.issue(&test_util::user(), IssueOptions::default()))
         .expect("issue")
         .token;
-    rt.block_on(verifier.verify(&token, VerifyOptions::default()))
-        .expect("the minted token verifies");
+    fx.verify(&token).expect("the minted token verifies");
     Setup {
         alg,
         token,
         verifying,
         signing,
-        verifier,
         issuer,
     }
 }
 
 fn benches(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let setups: Vec<Setup> = [Alg::EdDSA, Alg::ES256, Alg::RS256]
-        .into_iter()
-        .map(|a| setup(&rt, a))
-        .collect();
+    // Keys: EdDSA, ES256 (always there), RS256.
+    let fx = BlockingFixture::new(&[Alg::RS256]);
+    let setups: Vec<Setup> = (0..3).map(|k| setup(&fx, k)).collect();
 
     let mut g = c.benchmark_group("sig_verify");
     for s in &setups {
@@ -119,17 +78,15 @@ fn benches(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("verify_jwt");
     for s in &setups {
-        g.bench_function(s.alg.as_str(), |b| {
-            b.iter(|| rt.block_on(s.verifier.verify(&s.token, VerifyOptions::default())))
-        });
+        g.bench_function(s.alg.as_str(), |b| b.iter(|| fx.verify(&s.token)));
     }
     g.finish();
 
-    let u = user();
+    let u = test_util::user();
     let mut g = c.benchmark_group("issue_jwt");
     for s in &setups {
         g.bench_function(s.alg.as_str(), |b| {
-            b.iter(|| rt.block_on(s.issuer.issue(&u, IssueOptions::default())))
+            b.iter(|| fx.rt.block_on(s.issuer.issue(&u, IssueOptions::default())))
         });
     }
     g.finish();

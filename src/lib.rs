@@ -9,6 +9,8 @@ pub mod demo;
 pub mod domain;
 pub mod grpc;
 pub mod store;
+#[cfg(any(test, feature = "test-util"))]
+pub mod test_util;
 pub mod token;
 
 /// The generated client, for Rust services calling this one:

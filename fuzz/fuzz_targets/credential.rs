@@ -2,38 +2,20 @@
 //! `token.sig`, URL-encoded values, `Bearer …`, Cookie headers), `cookie::find_cookie`,
 //! `cookie::decode_uri_component`, `signature::verify`.
 //!
-//! Panics are crashes, and so is any broken invariant (the same ones tests/prop_parsers.rs
-//! checks). fuzz/dict/credential.dict holds values signed with SECRET, so that the fuzzer
-//! reaches the paths behind a valid signature. See docs/FUZZING.md.
+//! Panics are crashes, and so is any broken invariant (the same ones tests/prop_parsers
+//! checks, with the same rules and secret: `test_util::credential`). fuzz/dict/credential.dict
+//! holds values signed with that SECRET, so that the fuzzer reaches the paths behind a valid
+//! signature. See docs/FUZZING.md.
 #![no_main]
 
 use better_auth_grpc::auth::cookie::{decode_uri_component, find_cookie};
-use better_auth_grpc::auth::credential::{
-    parse, Credential, CredentialKind, CredentialRules, Refusal,
-};
-use better_auth_grpc::domain::reason::Reason;
+use better_auth_grpc::auth::credential::{parse, Credential, CredentialKind};
 use better_auth_grpc::auth::signature::{encode_uri_component, verify};
+use better_auth_grpc::domain::reason::Reason;
+use better_auth_grpc::test_util::credential::{
+    expected_strict, is_token_byte, rules, MAX_TOKEN_BYTES, SECRET, SESSION_COOKIE, SIGNED_TOKENS,
+};
 use libfuzzer_sys::fuzz_target;
-
-/// The dictionary's signed values are HMACs with this secret.
-const SECRET: &[u8] = b"fuzz-secret-0123456789abcdefghijklmnopqrstuvwxyz";
-/// The tokens the dictionary carries signed: the only ones a signature can vouch for.
-const SIGNED_TOKENS: [&str; 3] = ["tok123", "true", "JjFfTgCaINnjVYjc9VVNVpJ2Q4ONLJ1x"];
-const SESSION_COOKIE: &str = "better-auth.session_token";
-const MAX_TOKEN_BYTES: usize = 8192;
-
-fn rules(require_signature: bool) -> CredentialRules {
-    CredentialRules {
-        session_cookie: SESSION_COOKIE.into(),
-        dont_remember_cookie: "better-auth.dont_remember".into(),
-        max_token_bytes: MAX_TOKEN_BYTES,
-        require_signature,
-    }
-}
-
-fn is_token_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"-_~+/=:".contains(&b)
-}
 
 fn check(input: &str) {
     let lax = parse(input, &rules(false), SECRET);
@@ -45,17 +27,7 @@ fn check(input: &str) {
 
     // require_signature changes only the raw-token outcome.
     let strict = parse(input, &rules(true), SECRET);
-    let expected_strict = match &lax {
-        Ok(Credential::Session {
-            kind: CredentialKind::SessionToken,
-            ..
-        }) => Err(Refusal {
-            kind: Some(CredentialKind::SessionToken),
-            reason: Reason::SignatureRequired,
-        }),
-        other => other.clone(),
-    };
-    assert_eq!(strict, expected_strict, "require_signature");
+    assert_eq!(strict, expected_strict(&lax), "require_signature");
 
     let padded = format!(" \t{input}\r\n");
     if padded.len() <= MAX_TOKEN_BYTES {

@@ -15,86 +15,39 @@
 //! See docs/FUZZING.md.
 #![no_main]
 
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use base64::Engine;
-use better_auth_grpc::domain::model::JwkRow;
 use better_auth_grpc::domain::reason::Reason;
-use better_auth_grpc::domain::secret::Secrets;
-use better_auth_grpc::auth::signature;
-use better_auth_grpc::clock::FixedClock;
-use better_auth_grpc::token::{
-    new_jwk_row, sign_compact, Alg, JwtSettings, KeySet, SigningKey, TokenError, VerifiedJwt,
-    Verifier, VerifyOptions,
+use better_auth_grpc::test_util::{
+    forge_bytes, forge_hs256_bytes, BlockingFixture, NOW, ORIGIN, SECRET,
 };
-use chrono::{TimeDelta, TimeZone, Utc};
+use better_auth_grpc::token::{TokenError, VerifiedJwt};
 use libfuzzer_sys::fuzz_target;
 use serde_json::{json, Value};
 
-const SECRET: &str = "fuzz-jwt-secret-0123456789abcdefghijklmnop";
-const ORIGIN: &str = "http://127.0.0.1:3000";
-const NOW: i64 = 1_795_520_081;
-
+/// The shared fixture's EdDSA and ES256 keys (made at start-up, never leaving this process)
+/// with its verifiers, and a genuine token of each key.
 struct Fixture {
-    rt: tokio::runtime::Runtime,
-    verifier: Verifier,
-    hs256_verifier: Verifier,
-    keys: Vec<(JwkRow, SigningKey)>,
+    jwt: BlockingFixture,
     genuine: Vec<String>,
 }
 
 fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .expect("runtime");
-        let now = Utc.timestamp_opt(NOW, 0).single().expect("time");
-        let secrets = Arc::new(Secrets::from_secret(SECRET).expect("secret"));
-        let keys: Vec<(JwkRow, SigningKey)> = [Alg::EdDSA, Alg::ES256]
-            .into_iter()
-            .map(|alg| {
-                let mut s = JwtSettings::for_origin(ORIGIN);
-                s.alg = alg;
-                new_jwk_row(&s, &secrets, now - TimeDelta::hours(1)).expect("key")
-            })
-            .collect();
-        let rows: Vec<JwkRow> = keys.iter().map(|(r, _)| r.clone()).collect();
-        let verifier = |hs256: bool| {
-            let mut settings = JwtSettings::for_origin(ORIGIN);
-            settings.allow_hs256_shared_secret = hs256;
-            let clock = Arc::new(FixedClock::at(now));
-            let set = rt
-                .block_on(KeySet::from_rows(rows.clone(), &settings, clock.clone()))
-                .expect("key set");
-            Verifier::new(Arc::new(set), Arc::new(settings), secrets.clone(), clock)
-        };
-        let claims = json!({"iat": NOW, "name": "n", "sub": "u1", "exp": NOW + 900, "iss": ORIGIN, "aud": ORIGIN});
-        let genuine = keys
-            .iter()
-            .map(|(row, key)| {
-                sign_compact(key, &row.id, claims.as_object().expect("object")).expect("sign")
-            })
-            .collect();
-        Fixture {
-            verifier: verifier(false),
-            hs256_verifier: verifier(true),
-            rt,
-            keys,
-            genuine,
-        }
+        let jwt = BlockingFixture::new(&[]);
+        let genuine = (0..2).map(|k| jwt.token(k, "u1")).collect();
+        Fixture { jwt, genuine }
     })
 }
 
 impl Fixture {
     fn verify(&self, hs256: bool, token: &str) -> Result<VerifiedJwt, TokenError> {
-        let v = if hs256 {
-            &self.hs256_verifier
+        if hs256 {
+            self.jwt.verify_hs256(token)
         } else {
-            &self.verifier
-        };
-        self.rt.block_on(v.verify(token, VerifyOptions::default()))
+            self.jwt.verify(token)
+        }
     }
 }
 
@@ -131,10 +84,6 @@ fn assert_claims_hold(v: &VerifiedJwt) {
     assert!(aud_ok, "audience");
 }
 
-fn b64(bytes: impl AsRef<[u8]>) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
 fn signed(fx: &Fixture, which: u8, rest: &[u8]) {
     let (header, payload): (Vec<u8>, &[u8]) = match rest.iter().position(|&b| b == 0xFF) {
         Some(i) => (rest[..i].to_vec(), &rest[i + 1..]),
@@ -144,7 +93,7 @@ fn signed(fx: &Fixture, which: u8, rest: &[u8]) {
     let (kid, alg) = if hs256 {
         (String::new(), "HS256")
     } else {
-        let (row, key) = &fx.keys[usize::from(which % 3)];
+        let (row, key) = fx.jwt.pair(usize::from(which % 3));
         (row.id.clone(), key.alg().as_str())
     };
     let header = if header.is_empty() {
@@ -154,19 +103,11 @@ fn signed(fx: &Fixture, which: u8, rest: &[u8]) {
             .replace("KID", &kid)
             .into_bytes()
     };
-    let input = format!("{}.{}", b64(&header), b64(payload));
-    let sig = if hs256 {
-        // HMAC-SHA256 with the secret; `signature::sign` gives it in standard base64.
-        let s = signature::sign(&input, SECRET.as_bytes());
-        let std_sig = &s[s.rfind('.').expect("dot") + 1..];
-        b64(STANDARD.decode(std_sig).expect("base64"))
+    let token = if hs256 {
+        forge_hs256_bytes(&header, payload, SECRET.as_bytes())
     } else {
-        fx.keys[usize::from(which % 3)]
-            .1
-            .sign(input.as_bytes())
-            .expect("sign")
+        forge_bytes(&header, payload, &fx.jwt.pair(usize::from(which % 3)).1)
     };
-    let token = format!("{input}.{sig}");
     let r = fx.verify(hs256, &token);
     refusal(&r);
     if let Ok(v) = &r {

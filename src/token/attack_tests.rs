@@ -2,9 +2,9 @@
 //! none panicking.
 use serde_json::{json, Value};
 
-use super::test_fixture::{forge, forge_hs256, Fixture, NOW, ORIGIN, SECRET};
 use super::{b64, JwtSettings, TokenError, VerifyOptions};
 use crate::domain::reason::Reason;
+use crate::test_util::{forge, forge_hs256, Fixture, NOW, ORIGIN, SECRET};
 
 async fn refusal(f: &Fixture, token: &str) -> Reason {
     refusal_with(f, token, VerifyOptions::default()).await
@@ -95,7 +95,7 @@ async fn hs256_with_the_public_key_as_secret_is_refused() {
 async fn shared_secret_mode_accepts_only_hs256_with_the_current_secret() {
     let f = Fixture::with_settings(JwtSettings {
         allow_hs256_shared_secret: true,
-        ..super::test_fixture::settings()
+        ..crate::test_util::settings()
     })
     .await;
     let header = json!({"alg": "HS256"});
@@ -279,7 +279,7 @@ async fn issuer_audience_and_subject_are_enforced() {
 
 #[tokio::test]
 async fn narrowing_to_one_of_several_audiences() {
-    let mut s = super::test_fixture::settings();
+    let mut s = crate::test_util::settings();
     s.audience = super::Audience::Many(vec!["api-a".into(), "api-b".into()]);
     let f = Fixture::with_settings(s).await;
     let token = forge(

@@ -152,6 +152,7 @@ mod tests {
     use crate::token::verifying_key::VerifyingKey;
     use secrecy::ExposeSecret;
 
+    // Any valid secret: these tests only round-trip keys through it.
     const SECRET: &str = "test-secret-0123456789abcdefghijklmnop";
 
     #[test]

@@ -26,8 +26,6 @@ mod verifying_key;
 
 #[cfg(test)]
 mod attack_tests;
-#[cfg(test)]
-mod test_fixture;
 
 pub use alg::{alg_of_row, Alg};
 pub use at_rest::{decrypt_private_key, encrypt_private_key};

@@ -1,8 +1,8 @@
 //! The issuer against Better Auth's layout: options, one key under racing requests, rotation,
 //! and rows whose key cannot be used.
 use super::*;
+use crate::test_util::{key_row, now, secrets, settings, user, Fixture, ORIGIN};
 use crate::token::at_rest::encrypt_private_key;
-use crate::token::test_fixture::{key_row, now, secrets, settings, user, Fixture, ORIGIN};
 use crate::token::verify::VerifyOptions;
 use chrono::TimeDelta;
 use serde_json::json;

@@ -4,9 +4,9 @@ use chrono::TimeDelta;
 use serde_json::json;
 
 use super::super::error::TokenError;
-use super::super::test_fixture::{forge, Fixture, NOW, ORIGIN};
 use super::VerifyOptions;
 use crate::domain::reason::Reason;
+use crate::test_util::{forge, Fixture, NOW, ORIGIN};
 
 fn refused(r: Result<super::VerifiedJwt, TokenError>) -> Reason {
     match r {
@@ -77,7 +77,7 @@ async fn a_reread_of_unchanged_keys_keeps_the_cache() {
 
 #[tokio::test]
 async fn the_narrowed_audience_is_part_of_the_key() {
-    let mut s = super::super::test_fixture::settings();
+    let mut s = crate::test_util::settings();
     s.extra_audiences = vec!["svc-b".into()];
     let f = Fixture::with_settings(s).await;
     let v = f.verifier();
@@ -103,7 +103,7 @@ async fn the_narrowed_audience_is_part_of_the_key() {
 
 #[tokio::test]
 async fn zero_entries_turns_it_off() {
-    let mut s = super::super::test_fixture::settings();
+    let mut s = crate::test_util::settings();
     s.verified_cache_entries = 0;
     let f = Fixture::with_settings(s).await;
     assert!(f.verifier().cache.is_none());

@@ -4,9 +4,9 @@
 //! settings make its `iss` and `aud` match.
 use serde_json::{json, Value};
 
-use super::super::test_fixture::{forge, Fixture, NOW, ORIGIN};
 use super::super::{TokenError, VerifyOptions};
 use crate::domain::reason::Reason;
+use crate::test_util::{forge, Fixture, NOW, ORIGIN};
 
 const CLIENT_ID: &str = "OAuthClientId0123456789";
 
