@@ -103,7 +103,7 @@ pub(crate) async fn pgbench_run(url: &str, users: usize, pgbench: &str, w: Windo
         "errors": failed,
         "window_s": w.duration,
         "distinct_credentials": users,
-        "cmd": format!("pgbench -n -M prepared -c {clients} -j {jobs} -D {users_var} -T {} -f lookup.sql (benches/load.rs PGBENCH_SCRIPT) -l {url}", w.duration.ceil()),
+        "cmd": format!("pgbench -n -M prepared -c {clients} -j {jobs} -D {users_var} -T {} -f lookup.sql (benches/load/pgbench.rs PGBENCH_SCRIPT) -l {url}", w.duration.ceil()),
     });
     emit(&w.results, v)?;
     let _ = fs::remove_dir_all(&dir);

@@ -483,7 +483,7 @@ mod tests {
         }
     }
 
-    /// Moved from tests/transport.rs: the file's transport keys apply through `Config::load`.
+    /// The file's transport keys apply through `Config::load`.
     #[test]
     fn file_keys_apply_through_load_and_flags_win() {
         let dir = tempfile::tempdir().unwrap();
