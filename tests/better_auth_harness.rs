@@ -6,6 +6,9 @@
 mod better_auth;
 #[path = "common/better_auth_install.rs"]
 mod better_auth_install;
+#[path = "common/files.rs"]
+#[allow(dead_code)]
+mod files;
 
 use std::fs;
 

@@ -7,12 +7,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use better_auth_grpc::{
-    auth::callers::key_sha256_hex,
-    proto::auth::v1::{
-        issue_token_request::Subject, GetSessionRequest, IssueTokenRequest, Reason,
-        ValidateTokenRequest,
-    },
+use better_auth_grpc::proto::auth::v1::{
+    issue_token_request::Subject, GetSessionRequest, IssueTokenRequest, Reason,
+    ValidateTokenRequest,
 };
 use common::{db::Db, server::TestServer, sql::exec};
 use tonic::{Code, Request, Status};
@@ -59,16 +56,6 @@ enum Rows {
     All,
 }
 
-fn callers_file(dir: &std::path::Path) -> std::path::PathBuf {
-    let path = dir.join("callers.toml");
-    let toml = format!(
-        "[[callers]]\nname = \"svc\"\nkey_sha256 = \"{}\"\nallow_user_id = true\n",
-        key_sha256_hex(API_KEY)
-    );
-    std::fs::write(&path, toml).unwrap();
-    path
-}
-
 /// A migrated database with the admin plugin's ban columns, and a server issuing JWTs on it.
 async fn server(db: &Db, dir: &std::path::Path) -> TestServer {
     common::server::migrate(&db.url).await;
@@ -83,7 +70,7 @@ async fn server(db: &Db, dir: &std::path::Path) -> TestServer {
     exec(&db.url, ban).await;
     let mut args = common::server::settings(&db.url, SECRET);
     args.base_url = Some("http://127.0.0.1:3000".into());
-    args.config = Some(callers_file(dir));
+    args.config = Some(common::files::callers_file(dir, API_KEY, ""));
     TestServer::start(args).await
 }
 
@@ -299,7 +286,7 @@ async fn pg_error_text_is_not_echoed() {
     let dir = tempfile::tempdir().unwrap();
     let mut args = common::server::settings(&db.url, SECRET);
     args.base_url = Some("http://127.0.0.1:3000".into());
-    args.config = Some(callers_file(dir.path()));
+    args.config = Some(common::files::callers_file(dir.path(), API_KEY, ""));
     let s = TestServer::start(args).await;
     let e = issue(&s, Subject::UserId("not-a-uuid' OR 1=1".into()))
         .await

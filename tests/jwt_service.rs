@@ -22,15 +22,11 @@ const API_KEY: &str = "test-caller-key-0123456789";
 const NARROW_KEY: &str = "narrow-caller-key-0123456789";
 
 fn callers_file(dir: &std::path::Path) -> std::path::PathBuf {
-    let path = dir.join("callers.toml");
-    let toml = format!(
-        "[[callers]]\nname = \"svc\"\nkey_sha256 = \"{}\"\nallow_user_id = true\naudiences = [\"mcp-tools\"]\n\n\
-         [[callers]]\nname = \"narrow\"\nkey_sha256 = \"{}\"\n",
-        key_sha256_hex(API_KEY),
+    let narrow = format!(
+        "audiences = [\"mcp-tools\"]\n\n[[callers]]\nname = \"narrow\"\nkey_sha256 = \"{}\"\n",
         key_sha256_hex(NARROW_KEY)
     );
-    std::fs::write(&path, toml).unwrap();
-    path
+    common::files::callers_file(dir, API_KEY, &narrow)
 }
 
 fn jwk_row(v: &Value) -> JwkRow {

@@ -1,5 +1,8 @@
 //! Smoke tests of the PostgreSQL test helper (tests/common/pg.rs).
 
+#[path = "common/files.rs"]
+#[allow(dead_code)]
+mod files;
 #[path = "common/pg.rs"]
 mod pg;
 

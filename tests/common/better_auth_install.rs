@@ -6,7 +6,7 @@
 //! in parallel, so installing happens under an exclusive file lock, and the stamp is checked again
 //! once the lock is held: whoever waited finds the work done.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -95,14 +95,5 @@ fn stamp(dir: &Path) -> PathBuf {
 fn lock() -> File {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
     fs::create_dir_all(dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
-    let path = dir.join("better-auth-npm.lock");
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()));
-    file.lock()
-        .unwrap_or_else(|e| panic!("cannot lock {}: {e}", path.display()));
-    file
+    super::files::exclusive_lock(&dir.join("better-auth-npm.lock"))
 }

@@ -3,6 +3,7 @@
 pub mod better_auth;
 pub mod better_auth_install;
 pub mod db;
+pub mod files;
 pub mod fixtures;
 pub mod pg;
 pub mod process;

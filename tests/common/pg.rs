@@ -26,7 +26,7 @@
 //! ```
 #![allow(dead_code)] // every test binary that declares `mod common` compiles all of this
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::hash::{BuildHasher, RandomState};
 use std::io::ErrorKind;
 use std::net::TcpListener;
@@ -365,21 +365,9 @@ fn state_dir() -> PathBuf {
     dir
 }
 
-/// Exclusive lock on `<state>/lock`, released when the returned file is dropped (or the process
-/// dies). Blocks: call it off the async runtime's threads.
-// File::lock is Rust 1.89+, newer than the crate's MSRV; only the tests depend on it.
-#[allow(clippy::incompatible_msrv)]
+/// Exclusive lock on `<state>/lock`. Blocks: call it off the async runtime's threads.
 fn lock_state(state: &Path) -> File {
-    let path = state.join("lock");
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .unwrap_or_else(|e| panic!("cannot open {}: {e}", path.display()));
-    file.lock()
-        .unwrap_or_else(|e| panic!("cannot lock {}: {e}", path.display()));
-    file
+    super::files::exclusive_lock(&state.join("lock"))
 }
 
 /// The directory holding the postgres-owned directories (see the module docs). Call with the

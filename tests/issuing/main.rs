@@ -9,7 +9,6 @@ mod dump;
 mod read_only;
 
 use better_auth_grpc::{
-    auth::callers::key_sha256_hex,
     cli::SettingsArgs,
     clock::FixedClock,
     domain::model::Session,
@@ -49,7 +48,7 @@ async fn start(db: &Db, before_start: &str, tune: impl FnOnce(&mut SettingsArgs)
     let dir = tempfile::tempdir().unwrap();
     let mut args = common::server::settings(&db.url, vectors::secret(FILE));
     args.base_url = Some(v["config"]["baseURL"].as_str().unwrap().into());
-    args.config = Some(callers_file(dir.path()));
+    args.config = Some(common::files::callers_file(dir.path(), API_KEY, ""));
     tune(&mut args);
     let clock = FixedClock::at(vectors::generated_at(&v));
     let s = TestServer::start_at(args, &clock).await;
@@ -71,16 +70,6 @@ async fn start(db: &Db, before_start: &str, tune: impl FnOnce(&mut SettingsArgs)
         v,
         _dir: dir,
     }
-}
-
-fn callers_file(dir: &std::path::Path) -> std::path::PathBuf {
-    let path = dir.join("callers.toml");
-    let toml = format!(
-        "[[callers]]\nname = \"svc\"\nkey_sha256 = \"{}\"\nallow_user_id = true\n",
-        key_sha256_hex(API_KEY)
-    );
-    std::fs::write(&path, toml).unwrap();
-    path
 }
 
 impl Ctx {
