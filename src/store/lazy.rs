@@ -76,6 +76,10 @@ impl Store for LazyStore {
         self.store().await?.list_jwks().await
     }
 
+    async fn find_jwk(&self, id: &str) -> Result<Option<JwkRow>, StoreError> {
+        self.store().await?.find_jwk(id).await
+    }
+
     async fn insert_jwk(&self, row: &JwkRow) -> Result<(), StoreError> {
         self.store().await?.insert_jwk(row).await
     }

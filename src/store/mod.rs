@@ -64,6 +64,9 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_session(&self, token: &str) -> Result<(), StoreError>;
     async fn find_user(&self, id: &str) -> Result<Option<User>, StoreError>;
     async fn list_jwks(&self) -> Result<Vec<JwkRow>, StoreError>;
+    /// One jwks row by primary key: how IssueToken confirms, without reading every private
+    /// key, that the row it is about to sign with is still there unchanged.
+    async fn find_jwk(&self, id: &str) -> Result<Option<JwkRow>, StoreError>;
     async fn insert_jwk(&self, row: &JwkRow) -> Result<(), StoreError>;
     /// Whether the jwt plugin's `jwks` table exists (JWT features need it).
     fn has_jwks(&self) -> bool;

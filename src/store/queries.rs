@@ -14,8 +14,15 @@ pub struct Queries {
     pub latest_session: String,
     pub insert_user: String,
     pub insert_session: String,
-    pub list_jwks: Option<String>,
-    pub insert_jwk: Option<String>,
+    /// `None` without the jwt plugin's table.
+    pub jwks: Option<JwksQueries>,
+}
+
+pub struct JwksQueries {
+    pub list: String,
+    /// One row by primary key, the same columns as `list`.
+    pub find: String,
+    pub insert: String,
 }
 
 impl Queries {
@@ -42,15 +49,20 @@ impl Queries {
             ),
             insert_user: insert::<D>(u),
             insert_session: insert::<D>(s),
-            list_jwks: j.map(|j| {
-                format!(
-                    "SELECT {} FROM {} k",
-                    j.select_list("k", D::select),
-                    j.quoted_table()
-                )
-            }),
-            insert_jwk: j.map(insert::<D>),
+            jwks: j.map(jwks::<D>),
         }
+    }
+}
+
+fn jwks<D: Dialect>(j: &TableLayout) -> JwksQueries {
+    JwksQueries {
+        list: format!(
+            "SELECT {} FROM {} k",
+            j.select_list("k", D::select),
+            j.quoted_table()
+        ),
+        find: select_where::<D>(j, "k", "id", D::param(j.core("id"), 1)),
+        insert: insert::<D>(j),
     }
 }
 

@@ -6,7 +6,7 @@ use sqlx::{Database, Executor, IntoArguments, Pool};
 use super::catalog::columns;
 use super::columns::{Column, DbValue, Layouts, TableLayout};
 use super::dialect::{query, Dialect, Param};
-use super::queries::{jwk_params, session_params, user_params, Queries};
+use super::queries::{jwk_params, session_params, user_params, JwksQueries, Queries};
 use super::schema::{SchemaNames, Table};
 use super::{map_sqlx, SessionRow, Store, StoreError};
 use crate::domain::model::{JwkRow, Session, User};
@@ -74,9 +74,9 @@ where
         }
     }
 
-    fn jwks(&self) -> Result<(&TableLayout, &str, &str), StoreError> {
-        match (&self.jwks, &self.q.list_jwks, &self.q.insert_jwk) {
-            (Some(l), Some(list), Some(insert)) => Ok((l, list, insert)),
+    fn jwks(&self) -> Result<(&TableLayout, &JwksQueries), StoreError> {
+        match (&self.jwks, &self.q.jwks) {
+            (Some(l), Some(q)) => Ok((l, q)),
             _ => Err(no_jwks_table()),
         }
     }
@@ -136,17 +136,24 @@ where
     }
 
     async fn list_jwks(&self) -> Result<Vec<JwkRow>, StoreError> {
-        let (layout, sql, _) = self.jwks()?;
-        let rows = query::<D>(sql, &[]).fetch_all(&self.pool).await;
+        let (layout, q) = self.jwks()?;
+        let rows = query::<D>(&q.list, &[]).fetch_all(&self.pool).await;
         rows.map_err(map_sqlx)?
             .iter()
             .map(|r| layout.jwk(&cells::<D>(r, &layout.columns, 0)?))
             .collect()
     }
 
+    async fn find_jwk(&self, id: &str) -> Result<Option<JwkRow>, StoreError> {
+        let (layout, q) = self.jwks()?;
+        let row = self.fetch_optional(&q.find, id).await?;
+        row.map(|r| layout.jwk(&cells::<D>(&r, &layout.columns, 0)?))
+            .transpose()
+    }
+
     async fn insert_jwk(&self, row: &JwkRow) -> Result<(), StoreError> {
-        let (layout, _, sql) = self.jwks()?;
-        self.execute(sql, &jwk_params(layout, row)).await?;
+        let (layout, q) = self.jwks()?;
+        self.execute(&q.insert, &jwk_params(layout, row)).await?;
         Ok(())
     }
 

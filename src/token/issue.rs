@@ -104,7 +104,8 @@ type RecentRows = (DateTime<Utc>, Arc<Vec<JwkRow>>);
 
 /// How long a read of the jwks table is reused to choose the signing key: a key Better Auth
 /// rotates in is signed with at most this long after it appears. Expiry is still judged per
-/// call, and a miss (no live key among the reused rows) reads the table again.
+/// call, each call looks its chosen row up by id (a deleted or changed row never signs again),
+/// and a miss (no live key among the reused rows) reads the table again.
 const ROWS_REUSE: TimeDelta = TimeDelta::seconds(1);
 
 impl Issuer {
@@ -183,10 +184,8 @@ impl Issuer {
         &self,
         now: DateTime<Utc>,
     ) -> Result<(String, Arc<SigningKey>), TokenError> {
-        if let Some(rows) = self.reusable_rows(now) {
-            if let Some(row) = select_signing_row(&rows, now, self.settings.alg) {
-                return Ok((row.id.clone(), self.load(row).await?));
-            }
+        if let Some(row) = self.recent_signing_row(now).await? {
+            return Ok((row.id.clone(), self.load(&row).await?));
         }
         let rows = self.read_rows(now).await?;
         if let Some(row) = select_signing_row(&rows, now, self.settings.alg) {
@@ -202,6 +201,20 @@ impl Issuer {
             return Ok((row.id.clone(), self.load(row).await?));
         }
         self.create(now).await
+    }
+
+    /// The choice among the reused rows, if the table still holds that row unchanged. One
+    /// primary-key lookup instead of reading every row: a deleted, re-keyed or expired row
+    /// never signs again, and the full read that follows sees what replaced it.
+    async fn recent_signing_row(&self, now: DateTime<Utc>) -> Result<Option<JwkRow>, TokenError> {
+        let Some(rows) = self.reusable_rows(now) else {
+            return Ok(None);
+        };
+        let Some(chosen) = select_signing_row(&rows, now, self.settings.alg) else {
+            return Ok(None);
+        };
+        let current = self.rows.find(&chosen.id).await?;
+        Ok(current.filter(|row| row == chosen))
     }
 
     fn reusable_rows(&self, now: DateTime<Utc>) -> Option<Arc<Vec<JwkRow>>> {

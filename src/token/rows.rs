@@ -40,6 +40,16 @@ impl JwkRows {
         }
     }
 
+    /// The row with this id, if the table still has one.
+    pub async fn find(&self, id: &str) -> Result<Option<JwkRow>, TokenError> {
+        match &self.0 {
+            Source::Store(s) => Ok(s.find_jwk(id).await?),
+            Source::Memory(rows) => Ok(lock(rows).iter().find(|r| r.id == id).cloned()),
+            #[cfg(test)]
+            Source::Down => Err(down()),
+        }
+    }
+
     pub async fn insert(&self, row: &JwkRow) -> Result<(), TokenError> {
         match &self.0 {
             Source::Store(s) => Ok(s.insert_jwk(row).await?),

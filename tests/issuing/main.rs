@@ -1,10 +1,12 @@
 //! IssueToken hardening (issue #13) through the real server over both stores: the session
 //! cache never answers IssueToken or GetSession (cache), banned users get no JWT (banned), and
-//! a read-only service changes no table under any call (read_only).
+//! a read-only service changes no table under any call (read_only); issue #14: a deleted jwks
+//! row never signs again (deleted_key).
 mod banned;
 mod cache;
 #[path = "../common/mod.rs"]
 mod common;
+mod deleted_key;
 mod dump;
 mod read_only;
 
@@ -138,6 +140,19 @@ macro_rules! suite {
             #[tokio::test]
             async fn a_read_only_service_changes_no_table_under_any_call() {
                 read_only::changes_no_table(Db::$engine().await).await
+            }
+            #[tokio::test]
+            async fn an_emptied_jwks_table_gets_a_new_row_at_once() {
+                deleted_key::emptied_table_gets_a_new_row_at_once(Db::$engine().await).await
+            }
+            #[tokio::test]
+            async fn the_next_live_row_signs_once_the_signing_row_is_deleted() {
+                deleted_key::next_live_row_signs_after_the_signing_row_goes(Db::$engine().await)
+                    .await
+            }
+            #[tokio::test]
+            async fn read_only_refuses_at_once_after_the_keys_are_deleted() {
+                deleted_key::read_only_refuses_at_once(Db::$engine().await).await
             }
         }
     };

@@ -51,3 +51,17 @@ fn postgres_casts_keys_to_their_column_type_and_reads_exotic_ones_as_text() {
     let delete = r#"DELETE FROM "session" WHERE "token" = CAST($1 AS text)"#;
     assert_eq!(queries::<Pg>(false).delete, delete);
 }
+
+#[test]
+fn a_jwks_row_is_found_by_its_primary_key_with_the_listed_columns() {
+    let jwks = |q: Queries| q.jwks.expect("jwks table");
+    let lite = jwks(queries::<Lite>(false));
+    assert_eq!(lite.find, format!(r#"{} WHERE k."id" = ?1"#, lite.list));
+    let pg = jwks(queries::<Pg>(true));
+    let list = r#"SELECT CAST(k."id" AS text), k."publicKey", k."privateKey", k."createdAt", k."expiresAt", k."alg", k."crv" FROM "jwks" k"#;
+    assert_eq!(pg.list, list);
+    assert_eq!(
+        pg.find,
+        format!(r#"{list} WHERE k."id" = CAST($1 AS uuid)"#)
+    );
+}

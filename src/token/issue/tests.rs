@@ -320,3 +320,84 @@ async fn a_read_only_issuer_creates_no_key() {
         assert_eq!(rows.list().await.unwrap(), start);
     }
 }
+
+// Issue #14: the clock stands still, so every call below is within the reuse of the last read.
+#[tokio::test]
+async fn a_deleted_key_never_signs_again_and_an_empty_table_gets_a_new_row() {
+    let f = Fixture::new().await;
+    let issuer = f.issuer();
+    let who = user();
+    let issue = || issuer.issue(&who, IssueOptions::default());
+    assert_eq!(issue().await.unwrap().kid, f.eddsa.0.id);
+    f.rows.remove(&f.eddsa.0.id);
+    // Better Auth's choice among what is left: the newest live row of any alg.
+    assert_eq!(issue().await.unwrap().kid, f.es256.0.id);
+    f.rows.remove(&f.es256.0.id);
+    let created = issue().await.unwrap();
+    let stored = f.rows.list().await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(created.kid, stored[0].id);
+    let verified = f
+        .verifier()
+        .verify(&created.token, VerifyOptions::default())
+        .await;
+    assert!(verified.is_ok(), "{verified:?}");
+}
+
+#[tokio::test]
+async fn a_key_replaced_or_expired_in_place_stops_signing_at_once() {
+    let f = Fixture::new().await;
+    let issuer = f.issuer();
+    let who = user();
+    let issue = || issuer.issue(&who, IssueOptions::default());
+    let kid = f.eddsa.0.id.clone();
+    assert_eq!(issue().await.unwrap().kid, kid);
+    let mut replacement = key_row(Alg::EdDSA).0;
+    replacement.id = kid.clone();
+    f.rows.replace(replacement.clone());
+    let only_new = KeySet::from_rows(
+        vec![replacement.clone()],
+        &settings(),
+        Arc::new(f.clock.clone()),
+    )
+    .await
+    .unwrap();
+    let issued = issue().await.unwrap();
+    let verifier = crate::token::verify::Verifier::new(
+        Arc::new(only_new),
+        Arc::new(settings()),
+        secrets(),
+        Arc::new(f.clock.clone()),
+    );
+    let verified = verifier
+        .verify(&issued.token, VerifyOptions::default())
+        .await;
+    assert!(verified.is_ok(), "signed with the old key: {verified:?}");
+    replacement.expires_at = Some(now() - TimeDelta::seconds(1));
+    f.rows.replace(replacement);
+    assert_eq!(
+        issue().await.unwrap().kid,
+        f.es256.0.id,
+        "expired row signed"
+    );
+}
+
+#[tokio::test]
+async fn a_read_only_issuer_refuses_at_once_when_its_key_is_deleted() {
+    let f = Fixture::new().await;
+    let row = key_row(Alg::EdDSA).0;
+    let rows = Arc::new(JwkRows::memory(vec![row.clone()]));
+    let issuer = Issuer::new(
+        Arc::clone(&rows),
+        Arc::new(settings()),
+        secrets(),
+        Arc::new(f.clock.clone()),
+    )
+    .read_only(true);
+    let who = user();
+    let issue = || issuer.issue(&who, IssueOptions::default());
+    assert_eq!(issue().await.unwrap().kid, row.id);
+    rows.remove(&row.id);
+    assert!(matches!(issue().await, Err(TokenError::NoLiveKey)));
+    assert!(rows.list().await.unwrap().is_empty());
+}
