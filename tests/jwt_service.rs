@@ -6,12 +6,10 @@ mod common;
 use better_auth_grpc::{
     auth::callers::key_sha256_hex,
     clock::FixedClock,
-    domain::model::JwkRow,
     proto::auth::v1::{
         issue_token_request::Subject, CredentialKind, IssueTokenRequest, Reason,
         ValidateTokenRequest,
     },
-    store::columns::parse_time,
 };
 use chrono::DateTime;
 use common::{db::Db, server::TestServer, vectors};
@@ -29,19 +27,6 @@ fn callers_file(dir: &std::path::Path) -> std::path::PathBuf {
     common::files::callers_file(dir, API_KEY, &narrow)
 }
 
-fn jwk_row(v: &Value) -> JwkRow {
-    let s = |k: &str| v[k].as_str().map(String::from);
-    JwkRow {
-        id: s("id").unwrap(),
-        public_key: s("publicKey").unwrap(),
-        private_key: s("privateKey").unwrap(),
-        created_at: parse_time(v["createdAt"].as_str().unwrap()).unwrap(),
-        expires_at: v["expiresAt"].as_str().and_then(parse_time),
-        alg: s("alg"),
-        crv: s("crv"),
-    }
-}
-
 /// A server on a migrated database holding the vector's jwks rows and users.
 async fn server(db: &Db, file: &str, dir: &std::path::Path) -> (Value, TestServer, FixedClock) {
     common::server::migrate(&db.url).await;
@@ -53,7 +38,7 @@ async fn server(db: &Db, file: &str, dir: &std::path::Path) -> (Value, TestServe
     args.config = Some(callers_file(dir));
     let s = TestServer::start_at(args, &clock).await;
     for row in v["jwksRows"].as_array().unwrap() {
-        s.store.insert_jwk(&jwk_row(row)).await.unwrap();
+        s.store.insert_jwk(&vectors::jwk_row(row)).await.unwrap();
     }
     for u in v["users"].as_array().unwrap() {
         s.store

@@ -1,6 +1,6 @@
 //! Real Better Auth 1.7.25 outputs kept in tests/vectors/, and rows rebuilt from them.
 use better_auth_grpc::{
-    domain::model::{Session, User},
+    domain::model::{JwkRow, Session, User},
     store::columns::parse_time,
 };
 use chrono::{DateTime, Utc};
@@ -80,4 +80,18 @@ pub fn session(r: &Value) -> Session {
 
 fn s(v: &Value) -> String {
     v.as_str().expect("string").to_owned()
+}
+
+/// A `jwksRows` entry of a vector file as the row it was.
+pub fn jwk_row(r: &Value) -> JwkRow {
+    let s = |k: &str| r[k].as_str().map(String::from);
+    JwkRow {
+        id: s("id").unwrap(),
+        public_key: s("publicKey").unwrap(),
+        private_key: s("privateKey").unwrap(),
+        created_at: parse_time(r["createdAt"].as_str().unwrap()).unwrap(),
+        expires_at: r["expiresAt"].as_str().and_then(parse_time),
+        alg: s("alg"),
+        crv: s("crv"),
+    }
 }

@@ -1,22 +1,12 @@
 //! Issue #14: a jwks row that is gone never signs again, even within the issuer's 1 s reuse of
 //! its last read of the table (the clock stands still here, so every call is inside it).
-use better_auth_grpc::{domain::model::JwkRow, store::columns::parse_time};
+use better_auth_grpc::domain::model::JwkRow;
 
 use super::*;
 
 /// The vector's jwks row: older than any key the server creates at the vector's time.
 fn vector_row(v: &Value) -> JwkRow {
-    let r = &v["jwksRows"][0];
-    let s = |k: &str| r[k].as_str().map(String::from);
-    JwkRow {
-        id: s("id").unwrap(),
-        public_key: s("publicKey").unwrap(),
-        private_key: s("privateKey").unwrap(),
-        created_at: parse_time(r["createdAt"].as_str().unwrap()).unwrap(),
-        expires_at: r["expiresAt"].as_str().and_then(parse_time),
-        alg: s("alg"),
-        crv: s("crv"),
-    }
+    common::vectors::jwk_row(&v["jwksRows"][0])
 }
 
 /// The ids in the jwks table.
