@@ -8,6 +8,8 @@
 //!   database is created on that server instead and no cluster is started.
 //! * [`PrivateCluster`] is a cluster of its own, for tests in which the database goes away
 //!   ([`PrivateCluster::stop`]) and comes back ([`PrivateCluster::start_again`]).
+//!   [`PrivateCluster::start_with`] starts one with extra settings, files in its data directory
+//!   and its own `pg_hba.conf` (e.g. TLS: tests/pg_tls.rs).
 //!
 //! The server binaries (`initdb`, `pg_ctl`) are looked up on `PATH`, then in
 //! `pg_config --bindir`, then in `/usr/lib/postgresql/<version>/bin`. They refuse to run as
@@ -59,6 +61,19 @@ pub async fn fresh_database() -> String {
     create_database(&local_url(port, "postgres")).await
 }
 
+/// What [`PrivateCluster::start_with`] adds to a copy of the template before starting it.
+#[derive(Default)]
+pub struct ClusterSetup {
+    /// Lines appended to `postgresql.conf` (`name = 'value'`); relative paths in them are
+    /// relative to the data directory.
+    pub settings: Vec<(String, String)>,
+    /// Files written into the data directory, owned by the server's user with mode 0600 (what
+    /// PostgreSQL demands of `ssl_key_file`).
+    pub files: Vec<(String, Vec<u8>)>,
+    /// The whole `pg_hba.conf`, replacing initdb's (which trusts every local connection).
+    pub hba: Option<String>,
+}
+
 /// A PostgreSQL cluster owned by one test: its own data directory and port.
 ///
 /// Stopped (`pg_ctl stop -m immediate`) and its directory removed on drop.
@@ -72,10 +87,15 @@ pub struct PrivateCluster {
 impl PrivateCluster {
     /// Creates a new cluster (a copy of the shared initdb template) and starts it on a free port.
     pub async fn start() -> Self {
-        blocking(Self::start_blocking).await
+        Self::start_with(ClusterSetup::default()).await
     }
 
-    fn start_blocking() -> Self {
+    /// Like [`PrivateCluster::start`], with `setup` applied to the data directory first.
+    pub async fn start_with(setup: ClusterSetup) -> Self {
+        blocking(move || Self::start_blocking(&setup)).await
+    }
+
+    fn start_blocking(setup: &ClusterSetup) -> Self {
         let started = Instant::now();
         let state = state_dir();
         let root = {
@@ -91,6 +111,7 @@ impl PrivateCluster {
         chown_to_postgres(dir.path());
         let data = dir.path().join("data");
         copy_template(&root, &data);
+        apply_setup(&data, setup);
         let port = start_on_some_port(&data, None)
             .unwrap_or_else(|e| panic!("cannot start a private PostgreSQL cluster: {e}"));
         eprintln!(
@@ -114,6 +135,11 @@ impl PrivateCluster {
     /// URL of database `db` on this cluster (user `postgres`, trust authentication).
     pub fn url(&self, db: &str) -> String {
         local_url(self.port, db)
+    }
+
+    /// What the server has logged so far (its `server.log`).
+    pub fn server_log(&self) -> String {
+        fs::read_to_string(self.data.join("server.log")).unwrap_or_default()
     }
 
     /// URL of a brand-new, empty database on this cluster.
@@ -459,6 +485,35 @@ fn ensure_template(root: &Path) {
     }
     remove_dir_if_exists(&scratch);
     panic!("initdb failed: {}", failures.join("\n"));
+}
+
+/// Writes `setup`'s files, settings and `pg_hba.conf` into the stopped cluster in `data`.
+fn apply_setup(data: &Path, setup: &ClusterSetup) {
+    for (name, contents) in &setup.files {
+        write_private(&data.join(name), contents);
+    }
+    if let Some(hba) = &setup.hba {
+        write_private(&data.join("pg_hba.conf"), hba.as_bytes());
+    }
+    if setup.settings.is_empty() {
+        return;
+    }
+    let conf = data.join("postgresql.conf");
+    let mut text =
+        fs::read_to_string(&conf).unwrap_or_else(|e| panic!("cannot read {}: {e}", conf.display()));
+    for (name, value) in &setup.settings {
+        text.push_str(&format!("\n{name} = '{}'", value.replace('\'', "''")));
+    }
+    text.push('\n');
+    write_private(&conf, text.as_bytes());
+}
+
+/// Writes `path` readable by the server's user only (mode 0600, owner postgres when root).
+fn write_private(path: &Path, contents: &[u8]) {
+    fs::write(path, contents).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+    fs::set_permissions(path, fs::Permissions::from_mode(0o600))
+        .unwrap_or_else(|e| panic!("cannot chmod {}: {e}", path.display()));
+    chown_to_postgres(path);
 }
 
 /// Copies the template to `dest` (which must not exist).
