@@ -12,6 +12,7 @@ use better_auth_grpc::proto::auth::v1::{
 };
 use common::{
     pg::{ClusterSetup, PrivateCluster},
+    pki::Ca,
     process::{self, Running},
     server::{self, TestServer},
 };
@@ -25,45 +26,6 @@ const APP_NAME: &str = "better-auth-grpc";
 /// What rustls says of a certificate no trusted CA signed.
 const UNKNOWN_ISSUER: &str = "invalid peer certificate: UnknownIssuer";
 
-/// A self-signed CA that signs certificates.
-struct Ca {
-    issuer: rcgen::Issuer<'static, rcgen::KeyPair>,
-    pem: String,
-}
-
-impl Ca {
-    fn new(name: &str) -> Self {
-        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, name);
-        params.key_usages = vec![
-            rcgen::KeyUsagePurpose::KeyCertSign,
-            rcgen::KeyUsagePurpose::DigitalSignature,
-        ];
-        let key = rcgen::KeyPair::generate().unwrap();
-        let pem = params.self_signed(&key).unwrap().pem();
-        Self {
-            issuer: rcgen::Issuer::new(params, key),
-            pem,
-        }
-    }
-
-    /// (certificate PEM, key PEM) of a server certificate for `localhost` and 127.0.0.1.
-    fn sign_localhost(&self) -> (String, String) {
-        let names = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
-        let mut params = rcgen::CertificateParams::new(names).unwrap();
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, "localhost");
-        params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
-        let key = rcgen::KeyPair::generate().unwrap();
-        let cert = params.signed_by(&key, &self.issuer).unwrap();
-        (cert.pem(), key.serialize_pem())
-    }
-}
-
 /// A cluster serving TLS only on TCP, with `ca.pem` (its CA) and `other-ca.pem` (a CA that
 /// signed nothing of it) written for the clients.
 struct TlsCluster {
@@ -74,7 +36,7 @@ struct TlsCluster {
 impl TlsCluster {
     async fn start() -> Self {
         let ca = Ca::new("pg-tls test CA");
-        let (cert, key) = ca.sign_localhost();
+        let (cert, key) = ca.sign("localhost", true);
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("ca.pem"), &ca.pem).unwrap();
         std::fs::write(dir.path().join("other-ca.pem"), Ca::new("another CA").pem).unwrap();
