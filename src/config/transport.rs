@@ -75,32 +75,8 @@ pub struct TlsConfig {
 }
 
 pub fn build(s: &SettingsArgs, max_token_bytes: usize) -> Result<TransportConfig, ConfigError> {
-    let max_message_bytes = s.max_message_bytes.unwrap_or(DEFAULT_MAX_MESSAGE_BYTES);
-    if !(1024..=64 << 20).contains(&max_message_bytes) {
-        return Err(bad(
-            "max_message_bytes",
-            "must be between 1024 and 67108864",
-        ));
-    }
-    if max_message_bytes < max_token_bytes + MESSAGE_OVERHEAD {
-        return Err(bad(
-            "max_message_bytes",
-            format!(
-                "must be at least max_token_bytes + {MESSAGE_OVERHEAD} ({}), \
-                 so that an oversized credential is answered TOO_LARGE",
-                max_token_bytes + MESSAGE_OVERHEAD
-            ),
-        ));
-    }
-    let max_concurrent_requests = s
-        .max_concurrent_requests
-        .unwrap_or(DEFAULT_MAX_CONCURRENT_REQUESTS);
-    if !(1..=100_000).contains(&max_concurrent_requests) {
-        return Err(bad(
-            "max_concurrent_requests",
-            "must be between 1 and 100000",
-        ));
-    }
+    let max_message_bytes = message_bytes(s, max_token_bytes)?;
+    let max_concurrent_requests = concurrent_requests(s)?;
     let handshake_timeout = millis(
         "handshake_timeout_ms",
         s.handshake_timeout_ms,
@@ -136,6 +112,42 @@ pub fn build(s: &SettingsArgs, max_token_bytes: usize) -> Result<TransportConfig
             handshake_timeout,
         )?,
     })
+}
+
+/// `max_message_bytes`: bounded, and room for the largest credential so that one over
+/// `max_token_bytes` is answered TOO_LARGE rather than refused unread.
+fn message_bytes(s: &SettingsArgs, max_token_bytes: usize) -> Result<usize, ConfigError> {
+    let max_message_bytes = s.max_message_bytes.unwrap_or(DEFAULT_MAX_MESSAGE_BYTES);
+    if !(1024..=64 << 20).contains(&max_message_bytes) {
+        return Err(bad(
+            "max_message_bytes",
+            "must be between 1024 and 67108864",
+        ));
+    }
+    if max_message_bytes < max_token_bytes + MESSAGE_OVERHEAD {
+        return Err(bad(
+            "max_message_bytes",
+            format!(
+                "must be at least max_token_bytes + {MESSAGE_OVERHEAD} ({}), \
+                 so that an oversized credential is answered TOO_LARGE",
+                max_token_bytes + MESSAGE_OVERHEAD
+            ),
+        ));
+    }
+    Ok(max_message_bytes)
+}
+
+fn concurrent_requests(s: &SettingsArgs) -> Result<usize, ConfigError> {
+    let max_concurrent_requests = s
+        .max_concurrent_requests
+        .unwrap_or(DEFAULT_MAX_CONCURRENT_REQUESTS);
+    if !(1..=100_000).contains(&max_concurrent_requests) {
+        return Err(bad(
+            "max_concurrent_requests",
+            "must be between 1 and 100000",
+        ));
+    }
+    Ok(max_concurrent_requests)
 }
 
 fn http2(s: &SettingsArgs) -> Result<Http2Config, ConfigError> {
