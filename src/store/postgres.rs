@@ -3,16 +3,18 @@ use std::{str::FromStr, time::Duration};
 
 use chrono::{DateTime, Utc};
 use sqlx::{
-    postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgQueryResult, PgRow},
-    Postgres, Row,
+    postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgQueryResult, PgRow},
+    Acquire, Postgres, Row,
 };
 
 use super::catalog;
 use super::columns::{Column, ColumnKind, DbValue};
 use super::dialect::{Dialect, Param, Query};
 use super::pg_time;
+use super::schema::SchemaNames;
 use super::sql_store::SqlStore;
-use super::{SchemaState, StoreError};
+use super::statements::Statements;
+use super::{map_sqlx, SchemaState, StoreError};
 
 pub const MIGRATION: &str = include_str!("../../migrations/postgres/0001_better_auth.sql");
 
@@ -23,12 +25,23 @@ pub struct PgSettings {
     pub schema: Option<String>,
     pub max_connections: u32,
     pub acquire_timeout: Duration,
+    /// Named prepared statements; false behind a transaction-mode pooler (see `statements`).
+    pub prepared_statements: bool,
 }
+
+/// The setting to name when a pooler is found in front of the database.
+pub const POOLER_HINT: &str =
+    "a transaction-mode pooler (PgBouncer, Supabase's pooler, RDS Proxy) \
+     is in front of the database: start with --db-prepared-statements false \
+     (BETTER_AUTH_GRPC_DB_PREPARED_STATEMENTS=false)";
 
 pub fn pool(s: &PgSettings) -> Result<PgPool, StoreError> {
     let mut opts = PgConnectOptions::from_str(&s.url)
         .map_err(|e| StoreError::Other(format!("DATABASE_URL is not a valid PostgreSQL URL: {e}")))?
-        .application_name("better-auth-grpc");
+        .application_name("better-auth-grpc")
+        // Only text-format floats need it, and this service reads binary; PgBouncer refuses
+        // start-up parameters it does not know unless told to ignore them.
+        .extra_float_digits(None);
     if let Some(schema) = &s.schema {
         opts = opts.options([("search_path", schema.as_str())]);
     }
@@ -39,6 +52,46 @@ pub fn pool(s: &PgSettings) -> Result<PgPool, StoreError> {
 }
 
 pub type PgStore = SqlStore<Pg>;
+
+/// Opens the store; with prepared statements on, first makes sure no pooler is in between.
+pub async fn open(
+    s: &PgSettings,
+    names: &SchemaNames,
+    booleans: &[String],
+) -> Result<PgStore, StoreError> {
+    let pool = pool(s)?;
+    let how = match s.prepared_statements {
+        true => Statements::Prepared,
+        false => Statements::Pinned,
+    };
+    if how == Statements::Prepared && s.max_connections > 1 && shares_backends(&pool).await? {
+        return Err(StoreError::Other(POOLER_HINT.into()));
+    }
+    PgStore::open_with(pool, how, names, booleans).await
+}
+
+/// Whether two of our connections reach one server process: only a pooler does that. A
+/// transaction-mode pooler hands the server just released by one (PgBouncer reuses the most
+/// recently used first) to the other's next transaction.
+async fn shares_backends(pool: &PgPool) -> Result<bool, StoreError> {
+    let mut a = pool.acquire().await.map_err(map_sqlx)?;
+    let mut b = pool.acquire().await.map_err(map_sqlx)?;
+    let first = backend_pid(&mut a).await?;
+    let second = backend_pid(&mut b).await?;
+    Ok(first == second)
+}
+
+/// The server process behind `conn`, in a transaction so a pooler keeps one server throughout.
+async fn backend_pid(conn: &mut PgConnection) -> Result<i32, StoreError> {
+    let mut tx = conn.begin().await.map_err(map_sqlx)?;
+    let pid = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .persistent(false)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(map_sqlx)?;
+    tx.commit().await.map_err(map_sqlx)?;
+    Ok(pid)
+}
 
 /// Lists which Better Auth tables exist in the current schema.
 pub async fn schema_state(pool: &PgPool) -> Result<SchemaState, StoreError> {
