@@ -19,7 +19,7 @@ use tonic::{Code, Status};
 const CALLS: usize = 32;
 
 struct Setup {
-    _bouncer: PgBouncer,
+    bouncer: PgBouncer,
     ba: BetterAuth,
     svc: TestServer,
     users: Vec<SignedIn>,
@@ -43,7 +43,7 @@ async fn setup() -> Setup {
     args.db_max_connections = Some(4 * POOL_SIZE);
     let svc = TestServer::start(args).await;
     Setup {
-        _bouncer: bouncer,
+        bouncer,
         ba,
         svc,
         users,
@@ -129,8 +129,10 @@ async fn calls_keep_answering_across_a_pgbouncer_reconnect() {
     let loops: Vec<_> = loops.collect();
     for _ in 0..3 {
         tokio::time::sleep(std::time::Duration::from_millis(150)).await;
-        s._bouncer.reconnect();
+        s.bouncer.reconnect();
     }
+    let running = loops.iter().filter(|l| !l.is_finished()).count();
+    assert!(running > 0, "every call ended before the last RECONNECT");
     let mut unavailable = 0;
     for l in loops {
         unavailable += l.await.expect("client loop");

@@ -3,7 +3,8 @@ use std::{str::FromStr, time::Duration};
 
 use chrono::{DateTime, Utc};
 use sqlx::{
-    postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgQueryResult, PgRow},
+    pool::PoolConnection,
+    postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgQueryResult, PgRow},
     Acquire, Postgres, Row,
 };
 
@@ -53,7 +54,8 @@ pub fn pool(s: &PgSettings) -> Result<PgPool, StoreError> {
 
 pub type PgStore = SqlStore<Pg>;
 
-/// Opens the store; with prepared statements on, first makes sure no pooler is in between.
+/// Opens the store; with prepared statements on, first makes sure no pooler passes our
+/// statement names on to server connections it shares between clients.
 pub async fn open(
     s: &PgSettings,
     names: &SchemaNames,
@@ -64,33 +66,41 @@ pub async fn open(
         true => Statements::Prepared,
         false => Statements::Pinned,
     };
-    if how == Statements::Prepared && s.max_connections > 1 && shares_backends(&pool).await? {
+    if how == Statements::Prepared && s.max_connections > 1 && names_leak(&pool).await? {
         return Err(StoreError::Other(POOLER_HINT.into()));
     }
     PgStore::open_with(pool, how, names, booleans).await
 }
 
-/// Whether two of our connections reach one server process: only a pooler does that. A
-/// transaction-mode pooler hands the server just released by one (PgBouncer reuses the most
-/// recently used first) to the other's next transaction.
-async fn shares_backends(pool: &PgPool) -> Result<bool, StoreError> {
-    let mut a = pool.acquire().await.map_err(map_sqlx)?;
-    let mut b = pool.acquire().await.map_err(map_sqlx)?;
-    let first = backend_pid(&mut a).await?;
-    let second = backend_pid(&mut b).await?;
-    Ok(first == second)
+/// Prepared (named) by one connection, looked for from another.
+const PROBE: &str = "SELECT 'better-auth-grpc: is this statement name seen elsewhere?'::text";
+
+/// Whether a statement one connection prepares is seen by the server process of another: only
+/// a transaction-mode pooler that hands server connections between clients as they are
+/// (PgBouncer reuses the one released last first) does that. Poolers that rename statements
+/// (PgBouncer 1.21+ with `max_prepared_statements`) or pin the client (RDS Proxy) do not.
+async fn names_leak(pool: &PgPool) -> Result<bool, StoreError> {
+    let (mut a, mut b) = (acquire(pool).await?, acquire(pool).await?);
+    let mut tx = a.begin().await.map_err(map_sqlx)?;
+    let named = sqlx::query(PROBE).fetch_one(&mut *tx).await;
+    named.map_err(map_sqlx)?;
+    tx.commit().await.map_err(map_sqlx)?;
+    let mut tx = b.begin().await.map_err(map_sqlx)?;
+    let seen = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM pg_prepared_statements \
+         WHERE name LIKE 'sqlx\\_s\\_%' AND statement = $1)",
+    )
+    .bind(PROBE)
+    .persistent(false)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(map_sqlx)?;
+    tx.commit().await.map_err(map_sqlx)?;
+    Ok(seen)
 }
 
-/// The server process behind `conn`, in a transaction so a pooler keeps one server throughout.
-async fn backend_pid(conn: &mut PgConnection) -> Result<i32, StoreError> {
-    let mut tx = conn.begin().await.map_err(map_sqlx)?;
-    let pid = sqlx::query_scalar("SELECT pg_backend_pid()")
-        .persistent(false)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(map_sqlx)?;
-    tx.commit().await.map_err(map_sqlx)?;
-    Ok(pid)
+async fn acquire(pool: &PgPool) -> Result<PoolConnection<Postgres>, StoreError> {
+    pool.acquire().await.map_err(map_sqlx)
 }
 
 /// Lists which Better Auth tables exist in the current schema.
