@@ -173,4 +173,14 @@ mod tests {
         ))));
         assert!(e.to_string().contains("no table"), "{e}");
     }
+
+    #[test]
+    fn statement_names_a_pooler_mixed_up_name_the_setting() {
+        for code in ["42P05", "26000"] {
+            let db = PgError(code, "prepared statement \"sqlx_s_1\" already exists");
+            let e = map_sqlx(sqlx::Error::Database(Box::new(db))).to_string();
+            assert!(e.contains("sqlx_s_1"), "{e}");
+            assert!(e.contains("--db-prepared-statements false"), "{e}");
+        }
+    }
 }
