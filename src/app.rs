@@ -170,9 +170,9 @@ async fn open_store(c: &Config) -> Result<Arc<dyn Store>, StoreError> {
 }
 
 async fn open_postgres(c: Config) -> Result<Arc<dyn Store>, StoreError> {
-    let pool = postgres::pool(&pg_settings(&c.database))?;
+    let s = pg_settings(&c.database);
     Ok(Arc::new(
-        postgres::PgStore::open(pool, &c.names, &c.boolean_fields).await?,
+        postgres::open(&s, &c.names, &c.boolean_fields).await?,
     ))
 }
 
@@ -182,6 +182,7 @@ fn pg_settings(db: &DatabaseConfig) -> postgres::PgSettings {
         schema: db.pg_schema.clone(),
         max_connections: db.max_connections,
         acquire_timeout: db.timeout,
+        prepared_statements: db.prepared_statements,
     }
 }
 

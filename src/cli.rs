@@ -180,6 +180,11 @@ pub struct SettingsArgs {
     #[arg(long, env = "BETTER_AUTH_GRPC_DB_TIMEOUT_MS", global = true)]
     pub db_timeout_ms: Option<u64>,
 
+    /// Named prepared statements, cached per connection. Set false behind a transaction-mode
+    /// pooler (PgBouncer before 1.21, Supabase's pooler port 6543, RDS Proxy) [default: true].
+    #[arg(long, env = "BETTER_AUTH_GRPC_DB_PREPARED_STATEMENTS", global = true, num_args = 0..=1, default_missing_value = "true")]
+    pub db_prepared_statements: Option<bool>,
+
     /// Log filter (tracing EnvFilter syntax) [default: info].
     #[arg(long, env = "BETTER_AUTH_GRPC_LOG", global = true)]
     pub log: Option<String>,

@@ -19,6 +19,7 @@ pub struct DatabaseConfig {
     pub pg_schema: Option<String>,
     pub max_connections: u32,
     pub timeout: Duration,
+    pub prepared_statements: bool,
 }
 
 // The URL may carry a password: Debug shows it without.
@@ -30,6 +31,7 @@ impl std::fmt::Debug for DatabaseConfig {
             .field("pg_schema", &self.pg_schema)
             .field("max_connections", &self.max_connections)
             .field("timeout", &self.timeout)
+            .field("prepared_statements", &self.prepared_statements)
             .finish()
     }
 }
@@ -92,6 +94,7 @@ pub fn database(s: &SettingsArgs, workdir: &Path) -> Result<DatabaseConfig, Conf
         pg_schema: s.pg_schema.clone().filter(|s| !s.is_empty()),
         max_connections,
         timeout: Duration::from_millis(ms),
+        prepared_statements: s.db_prepared_statements.unwrap_or(true),
     })
 }
 

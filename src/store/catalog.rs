@@ -3,7 +3,11 @@ use sqlx::{Database, Executor, IntoArguments, Pool};
 
 use super::columns::Column;
 use super::dialect::{query, Dialect, Param};
+use super::statements::{fetch_all, Statements};
 use super::{map_sqlx, SchemaState, StoreError, MIGRATED_TABLES};
+
+/// Start-up queries run once: they work behind a transaction-mode pooler whatever the setting.
+const START_UP: Statements = Statements::Pinned;
 
 /// The columns of `table` in table order; empty when the table does not exist.
 pub async fn columns<D: Dialect>(pool: &Pool<D::Db>, table: &str) -> Result<Vec<Column>, StoreError>
@@ -11,10 +15,8 @@ where
     for<'c> &'c mut <D::Db as Database>::Connection: Executor<'c, Database = D::Db>,
     for<'q> <D::Db as Database>::Arguments<'q>: IntoArguments<'q, D::Db>,
 {
-    let rows = query::<D>(D::COLUMNS, &[Param::Text(table)])
-        .fetch_all(pool)
-        .await
-        .map_err(map_sqlx)?;
+    let q = query::<D>(D::COLUMNS, &[Param::Text(table)]);
+    let rows = fetch_all::<D>(pool, START_UP, q).await.map_err(map_sqlx)?;
     rows.iter()
         .map(|r| D::column(r).map_err(map_sqlx))
         .collect()
@@ -31,11 +33,12 @@ where
         missing: vec![],
     };
     for name in MIGRATED_TABLES.iter().map(|t| t.to_string()) {
-        let row = query::<D>(D::TABLE_EXISTS, &[Param::Text(&name)])
-            .fetch_one(pool)
-            .await
-            .map_err(map_sqlx)?;
-        if D::exists(&row).map_err(map_sqlx)? {
+        let q = query::<D>(D::TABLE_EXISTS, &[Param::Text(&name)]);
+        let rows = fetch_all::<D>(pool, START_UP, q).await.map_err(map_sqlx)?;
+        let row = rows
+            .first()
+            .ok_or_else(|| StoreError::Other("no row".into()))?;
+        if D::exists(row).map_err(map_sqlx)? {
             state.present.push(name)
         } else {
             state.missing.push(name)

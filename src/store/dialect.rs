@@ -2,7 +2,7 @@
 //! in SQL text, the catalogue queries, how a cell is decoded and how a value is bound (dates
 //! above all: PostgreSQL takes typed timestamps, SQLite the text Better Auth itself writes).
 use chrono::{DateTime, Utc};
-use sqlx::Database;
+use sqlx::{database::HasStatementCache, Database};
 
 use super::columns::{Column, ColumnKind, DbValue};
 
@@ -20,7 +20,7 @@ pub enum Param<'a> {
 }
 
 pub trait Dialect: Send + Sync + 'static {
-    type Db: Database;
+    type Db: Database + HasStatementCache;
 
     /// Lists a table's columns in table order; its one parameter is the table name.
     const COLUMNS: &'static str;

@@ -15,6 +15,7 @@ mod queries;
 pub mod schema;
 pub mod sql_store;
 pub mod sqlite;
+pub mod statements;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -94,6 +95,9 @@ pub(crate) fn map_sqlx(e: sqlx::Error) -> StoreError {
         E::Database(db) if is_unavailable_code(db.code().as_deref()) => {
             StoreError::Unavailable(db.to_string())
         }
+        E::Database(db) if is_statement_name_code(db.code().as_deref()) => {
+            StoreError::Other(format!("{db}: {}", postgres::POOLER_HINT))
+        }
         E::Database(db) if is_data_exception(db.code().as_deref()) => StoreError::Other(format!(
             "a bound value was refused by the column's type (SQLSTATE {})",
             db.code().unwrap_or_default()
@@ -106,6 +110,12 @@ pub(crate) fn map_sqlx(e: sqlx::Error) -> StoreError {
 /// which can be a credential: such errors keep only their code, even in the log.
 fn is_data_exception(code: Option<&str>) -> bool {
     code.is_some_and(|c| c.len() == 5 && c.starts_with("22"))
+}
+
+/// `prepared statement "sqlx_s_1" already exists` (42P05) or `does not exist` (26000): what
+/// named statements meet behind a transaction-mode pooler.
+fn is_statement_name_code(code: Option<&str>) -> bool {
+    matches!(code, Some("42P05" | "26000"))
 }
 
 /// PostgreSQL classes 08 (connection), 53 (resources), 57P0x (shutdown); SQLite BUSY/LOCKED.
@@ -162,5 +172,15 @@ mod tests {
             "42P01", "no table",
         ))));
         assert!(e.to_string().contains("no table"), "{e}");
+    }
+
+    #[test]
+    fn statement_names_a_pooler_mixed_up_name_the_setting() {
+        for code in ["42P05", "26000"] {
+            let db = PgError(code, "prepared statement \"sqlx_s_1\" already exists");
+            let e = map_sqlx(sqlx::Error::Database(Box::new(db))).to_string();
+            assert!(e.contains("sqlx_s_1"), "{e}");
+            assert!(e.contains("--db-prepared-statements false"), "{e}");
+        }
     }
 }

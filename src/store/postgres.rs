@@ -3,16 +3,19 @@ use std::{str::FromStr, time::Duration};
 
 use chrono::{DateTime, Utc};
 use sqlx::{
+    pool::PoolConnection,
     postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgQueryResult, PgRow},
-    Postgres, Row,
+    Acquire, Postgres, Row,
 };
 
 use super::catalog;
 use super::columns::{Column, ColumnKind, DbValue};
 use super::dialect::{Dialect, Param, Query};
 use super::pg_time;
+use super::schema::SchemaNames;
 use super::sql_store::SqlStore;
-use super::{SchemaState, StoreError};
+use super::statements::Statements;
+use super::{map_sqlx, SchemaState, StoreError};
 
 pub const MIGRATION: &str = include_str!("../../migrations/postgres/0001_better_auth.sql");
 
@@ -23,12 +26,23 @@ pub struct PgSettings {
     pub schema: Option<String>,
     pub max_connections: u32,
     pub acquire_timeout: Duration,
+    /// Named prepared statements; false behind a transaction-mode pooler (see `statements`).
+    pub prepared_statements: bool,
 }
+
+/// The setting to name when a pooler is found in front of the database.
+pub const POOLER_HINT: &str =
+    "a transaction-mode pooler (PgBouncer, Supabase's pooler, RDS Proxy) \
+     is in front of the database: start with --db-prepared-statements false \
+     (BETTER_AUTH_GRPC_DB_PREPARED_STATEMENTS=false)";
 
 pub fn pool(s: &PgSettings) -> Result<PgPool, StoreError> {
     let mut opts = PgConnectOptions::from_str(&s.url)
         .map_err(|e| StoreError::Other(format!("DATABASE_URL is not a valid PostgreSQL URL: {e}")))?
-        .application_name("better-auth-grpc");
+        .application_name("better-auth-grpc")
+        // Only text-format floats need it, and this service reads binary; PgBouncer refuses
+        // start-up parameters it does not know unless told to ignore them.
+        .extra_float_digits(None);
     if let Some(schema) = &s.schema {
         opts = opts.options([("search_path", schema.as_str())]);
     }
@@ -39,6 +53,55 @@ pub fn pool(s: &PgSettings) -> Result<PgPool, StoreError> {
 }
 
 pub type PgStore = SqlStore<Pg>;
+
+/// Opens the store; with prepared statements on, first makes sure no pooler passes our
+/// statement names on to server connections it shares between clients.
+pub async fn open(
+    s: &PgSettings,
+    names: &SchemaNames,
+    booleans: &[String],
+) -> Result<PgStore, StoreError> {
+    let pool = pool(s)?;
+    let how = match s.prepared_statements {
+        true => Statements::Prepared,
+        false => Statements::Pinned,
+    };
+    if how == Statements::Prepared && s.max_connections > 1 && names_leak(&pool).await? {
+        return Err(StoreError::Other(POOLER_HINT.into()));
+    }
+    PgStore::open_with(pool, how, names, booleans).await
+}
+
+/// Prepared (named) by one connection, looked for from another.
+const PROBE: &str = "SELECT 'better-auth-grpc: is this statement name seen elsewhere?'::text";
+
+/// Whether a statement one connection prepares is seen by the server process of another: only
+/// a transaction-mode pooler that hands server connections between clients as they are
+/// (PgBouncer reuses the one released last first) does that. Poolers that rename statements
+/// (PgBouncer 1.21+ with `max_prepared_statements`) or pin the client (RDS Proxy) do not.
+async fn names_leak(pool: &PgPool) -> Result<bool, StoreError> {
+    let (mut a, mut b) = (acquire(pool).await?, acquire(pool).await?);
+    let mut tx = a.begin().await.map_err(map_sqlx)?;
+    let named = sqlx::query(PROBE).fetch_one(&mut *tx).await;
+    named.map_err(map_sqlx)?;
+    tx.commit().await.map_err(map_sqlx)?;
+    let mut tx = b.begin().await.map_err(map_sqlx)?;
+    let seen = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM pg_prepared_statements \
+         WHERE name LIKE 'sqlx\\_s\\_%' AND statement = $1)",
+    )
+    .bind(PROBE)
+    .persistent(false)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(map_sqlx)?;
+    tx.commit().await.map_err(map_sqlx)?;
+    Ok(seen)
+}
+
+async fn acquire(pool: &PgPool) -> Result<PoolConnection<Postgres>, StoreError> {
+    pool.acquire().await.map_err(map_sqlx)
+}
 
 /// Lists which Better Auth tables exist in the current schema.
 pub async fn schema_state(pool: &PgPool) -> Result<SchemaState, StoreError> {

@@ -8,6 +8,7 @@ use super::columns::{Column, DbValue, Layouts, TableLayout};
 use super::dialect::{query, Dialect, Param};
 use super::queries::{jwk_params, session_params, user_params, JwksQueries, Queries};
 use super::schema::{SchemaNames, Table};
+use super::statements::{self, Statements};
 use super::{map_sqlx, SessionRow, Store, StoreError};
 use crate::domain::model::{JwkRow, Session, User};
 
@@ -19,6 +20,7 @@ pub struct SqlStore<D: Dialect> {
     session: TableLayout,
     jwks: Option<TableLayout>,
     q: Queries,
+    how: Statements,
 }
 
 impl<D: Dialect> SqlStore<D>
@@ -29,6 +31,16 @@ where
     /// Introspects the schema; fails with a message naming anything missing.
     pub async fn open(
         pool: Pool<D::Db>,
+        names: &SchemaNames,
+        booleans: &[String],
+    ) -> Result<Self, StoreError> {
+        Self::open_with(pool, Statements::Prepared, names, booleans).await
+    }
+
+    /// As `open`, running every query as `how` says.
+    pub async fn open_with(
+        pool: Pool<D::Db>,
+        how: Statements,
         names: &SchemaNames,
         booleans: &[String],
     ) -> Result<Self, StoreError> {
@@ -47,6 +59,7 @@ where
             session,
             jwks,
             q,
+            how,
         })
     }
 
@@ -57,13 +70,15 @@ where
     /// The row, if any, where the query's one parameter is `arg`.
     async fn fetch_optional(&self, sql: &str, arg: &str) -> Result<Option<Row<D>>, StoreError> {
         let q = query::<D>(sql, &[Param::Text(arg)]);
-        q.fetch_optional(&self.pool).await.map_err(map_sqlx)
+        let row = statements::fetch_optional::<D>(&self.pool, self.how, q).await;
+        row.map_err(map_sqlx)
     }
 
     /// Runs a statement; returns how many rows it touched.
     async fn execute(&self, sql: &str, params: &[Param<'_>]) -> Result<u64, StoreError> {
         let q = query::<D>(sql, params);
-        let done = q.execute(&self.pool).await.map_err(map_sqlx)?;
+        let done = statements::execute::<D>(&self.pool, self.how, q).await;
+        let done = done.map_err(map_sqlx)?;
         Ok(D::rows_affected(&done))
     }
 
@@ -137,7 +152,8 @@ where
 
     async fn list_jwks(&self) -> Result<Vec<JwkRow>, StoreError> {
         let (layout, q) = self.jwks()?;
-        let rows = query::<D>(&q.list, &[]).fetch_all(&self.pool).await;
+        let list = query::<D>(&q.list, &[]);
+        let rows = statements::fetch_all::<D>(&self.pool, self.how, list).await;
         rows.map_err(map_sqlx)?
             .iter()
             .map(|r| layout.jwk(&cells::<D>(r, &layout.columns, 0)?))

@@ -6,6 +6,7 @@ pub mod db;
 pub mod files;
 pub mod fixtures;
 pub mod pg;
+pub mod pgbouncer;
 pub mod pki;
 pub mod process;
 pub mod server;
