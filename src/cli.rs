@@ -1,12 +1,15 @@
 //! Command line. Every setting is declared once, as a field of `SettingsArgs`: its flag, its
-//! environment variable and its `--help` text, and (the field's name) its key in the optional
-//! TOML file, read by serde into the same struct; a flag or variable wins over the file.
-use std::path::PathBuf;
+//! environment variable, its `--help` text, its default and the parser that checks its value,
+//! and (the field's name) its key in the optional TOML file. Clap carries the file too
+//! (`config::file`): a key's value becomes its setting's default, so a flag or variable wins
+//! over the file, and a file value passes the same parser as a flag's.
+use std::{ffi::OsString, net::SocketAddr, path::PathBuf};
 
-use clap::{Args, Parser, Subcommand};
-use serde::Deserialize;
+use clap::builder::RangedU64ValueParser;
+use clap::{value_parser, ArgAction, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use crate::config::layer::layered;
+use crate::config::error::ConfigError;
+use crate::config::file::{self, FileStructures};
 
 #[derive(Parser)]
 #[command(
@@ -38,15 +41,57 @@ pub enum Command {
     Migrate,
 }
 
-layered! {
+/// Why a command line cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ParseError {
+    /// Clap's own: a usage error, a value its parser refuses, or `--help`/`--version`.
+    #[error(transparent)]
+    Clap(#[from] clap::Error),
+    /// The TOML file named by `--config`.
+    #[error(transparent)]
+    File(#[from] ConfigError),
+}
+
+impl Cli {
+    /// The process's command line over the TOML file it names over each setting's default.
+    /// A refused value is a `ConfigError` naming its setting, as every other bad setting is;
+    /// clap's other errors (and `--help`) are printed and exit here, as `Parser::parse` does.
+    pub fn parse_layered() -> Result<Self, ConfigError> {
+        match Self::try_parse_layered(Self::command(), std::env::args_os()) {
+            Ok(cli) => Ok(cli),
+            Err(ParseError::Clap(e)) => match ConfigError::from_clap(&e, &Self::command()) {
+                Some(refused) => Err(refused),
+                None => e.exit(),
+            },
+            Err(ParseError::File(e)) => Err(e),
+        }
+    }
+
+    /// `args` (program name first) parsed by `command` once to find `--config`, then again with
+    /// that file's values as the settings' defaults.
+    pub fn try_parse_layered<I>(command: clap::Command, args: I) -> Result<Self, ParseError>
+    where
+        I: IntoIterator,
+        I::Item: Into<OsString>,
+    {
+        let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+        let first = Self::from_arg_matches(&command.clone().try_get_matches_from(&args)?)?;
+        let Some(path) = first.settings.config.clone() else {
+            return Ok(first);
+        };
+        let (command, structures) = file::apply(command, &path)?;
+        let mut cli = Self::from_arg_matches(&command.try_get_matches_from(&args)?)?;
+        cli.settings.file = structures;
+        Ok(cli)
+    }
+}
+
+/// The settings. A setting with a default is its plain type; one without is an `Option`.
 // No Debug: it holds secrets and the database URL as given.
-// Serde reads the TOML file's plain keys; unknown keys are refused there by name.
-#[derive(Args, Default, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Args, Clone)]
 pub struct SettingsArgs {
     /// TOML file with any of the settings below.
     #[arg(long, env = "BETTER_AUTH_GRPC_CONFIG", global = true)]
-    #[serde(skip)]
     pub config: Option<PathBuf>,
 
     /// postgres://… (Neon: add ?sslmode=require) or sqlite://path. Unset: the embedded SQLite default.
@@ -79,9 +124,14 @@ pub struct SettingsArgs {
     #[arg(long, env = "BETTER_AUTH_URL", global = true)]
     pub base_url: Option<String>,
 
-    /// Address to serve gRPC on [default: 127.0.0.1:50051].
-    #[arg(long, env = "LISTEN_ADDR", global = true)]
-    pub listen_addr: Option<String>,
+    /// Address to serve gRPC on.
+    #[arg(
+        long,
+        env = "LISTEN_ADDR",
+        global = true,
+        default_value = "127.0.0.1:50051"
+    )]
+    pub listen_addr: SocketAddr,
 
     /// PostgreSQL schema holding Better Auth's tables [default: the server's search_path].
     #[arg(long, env = "BETTER_AUTH_GRPC_PG_SCHEMA", global = true)]
@@ -94,8 +144,7 @@ pub struct SettingsArgs {
         global = true,
         value_delimiter = ','
     )]
-    // The file has a [tables] table instead (file-only structure, read apart).
-    #[serde(skip)]
+    // The file has a [tables] table instead, merged key by key under these.
     pub tables: Vec<String>,
 
     /// Column name override, model.field=column (e.g. user.emailVerified=email_verified).
@@ -105,17 +154,16 @@ pub struct SettingsArgs {
         global = true,
         value_delimiter = ','
     )]
-    // The file has a [columns] table instead (file-only structure, read apart).
-    #[serde(skip)]
+    // The file has a [columns] table instead, merged key by key under these.
     pub columns: Vec<String>,
 
-    /// Columns are snake_case (email_verified), as Prisma/Drizzle setups often map them [default: false].
-    #[arg(long, env = "BETTER_AUTH_GRPC_SNAKE_CASE", global = true, num_args = 0..=1, default_missing_value = "true")]
-    pub snake_case: Option<bool>,
+    /// Columns are snake_case (email_verified), as Prisma/Drizzle setups often map them.
+    #[arg(long, env = "BETTER_AUTH_GRPC_SNAKE_CASE", global = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", default_value_t = false)]
+    pub snake_case: bool,
 
-    /// Tables are plural (users, sessions), like usePlural [default: false].
-    #[arg(long, env = "BETTER_AUTH_GRPC_PLURAL", global = true, num_args = 0..=1, default_missing_value = "true")]
-    pub plural: Option<bool>,
+    /// Tables are plural (users, sessions), like usePlural.
+    #[arg(long, env = "BETTER_AUTH_GRPC_PLURAL", global = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", default_value_t = false)]
+    pub plural: bool,
 
     /// Extra columns that are booleans stored as integers on SQLite, model.field (admin's user.banned is known).
     #[arg(
@@ -126,73 +174,82 @@ pub struct SettingsArgs {
     )]
     pub boolean_fields: Vec<String>,
 
-    /// Better Auth's advanced.cookiePrefix [default: better-auth].
-    #[arg(long, env = "BETTER_AUTH_GRPC_COOKIE_PREFIX", global = true)]
-    pub cookie_prefix: Option<String>,
+    /// Better Auth's advanced.cookiePrefix.
+    #[arg(
+        long,
+        env = "BETTER_AUTH_GRPC_COOKIE_PREFIX",
+        global = true,
+        default_value = "better-auth"
+    )]
+    pub cookie_prefix: String,
 
     /// Full session cookie name, overriding prefix and __Secure- (advanced.cookies.session_token.name).
     #[arg(long, env = "BETTER_AUTH_GRPC_COOKIE_NAME", global = true)]
     pub cookie_name: Option<String>,
 
-    /// __Secure- cookie prefix: auto (https base URL), true or false [default: auto].
-    #[arg(long, env = "BETTER_AUTH_GRPC_SECURE_COOKIES", global = true)]
-    pub secure_cookies: Option<String>,
+    /// __Secure- cookie prefix: auto (an https base URL), true or false.
+    #[arg(long, env = "BETTER_AUTH_GRPC_SECURE_COOKIES", global = true, default_value = "auto", value_parser = ["auto", "true", "false"])]
+    pub secure_cookies: String,
 
-    /// Better Auth's session.expiresIn in seconds [default: 604800].
-    #[arg(long, env = "BETTER_AUTH_GRPC_SESSION_EXPIRES_IN", global = true)]
-    pub session_expires_in: Option<i64>,
+    /// Better Auth's session.expiresIn in seconds (at most ten years).
+    #[arg(long, env = "BETTER_AUTH_GRPC_SESSION_EXPIRES_IN", global = true, default_value_t = 604_800, value_parser = value_parser!(i64).range(0..=TEN_YEARS))]
+    pub session_expires_in: i64,
 
-    /// Better Auth's session.updateAge in seconds [default: 86400].
-    #[arg(long, env = "BETTER_AUTH_GRPC_SESSION_UPDATE_AGE", global = true)]
-    pub session_update_age: Option<i64>,
+    /// Better Auth's session.updateAge in seconds (at most ten years).
+    #[arg(long, env = "BETTER_AUTH_GRPC_SESSION_UPDATE_AGE", global = true, default_value_t = 86_400, value_parser = value_parser!(i64).range(0..=TEN_YEARS))]
+    pub session_update_age: i64,
 
-    /// Like session.disableSessionRefresh: GetSession never extends sessions [default: false].
-    #[arg(long, env = "BETTER_AUTH_GRPC_DISABLE_SESSION_REFRESH", global = true, num_args = 0..=1, default_missing_value = "true")]
-    pub disable_session_refresh: Option<bool>,
+    /// Like session.disableSessionRefresh: GetSession never extends sessions.
+    #[arg(long, env = "BETTER_AUTH_GRPC_DISABLE_SESSION_REFRESH", global = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", default_value_t = false)]
+    pub disable_session_refresh: bool,
 
-    /// Never write to the database (read replicas): no refresh, no deletion of expired rows [default: false].
-    #[arg(long, env = "BETTER_AUTH_GRPC_READ_ONLY", global = true, num_args = 0..=1, default_missing_value = "true")]
-    pub read_only: Option<bool>,
+    /// Never write to the database (read replicas): no refresh, no deletion of expired rows.
+    #[arg(long, env = "BETTER_AUTH_GRPC_READ_ONLY", global = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", default_value_t = false)]
+    pub read_only: bool,
 
     /// Opt-in cache of ValidateToken's session lookups: a found session is reused for this long,
     /// so a signed-out session may still be answered valid for up to this long (its maximum
-    /// staleness; expiry is never stale). GetSession never uses it. 0 = off [default: 0, max 300000].
-    #[arg(long, env = "BETTER_AUTH_GRPC_SESSION_CACHE_MS", global = true)]
-    pub session_cache_ms: Option<u64>,
+    /// staleness; expiry is never stale). GetSession never uses it. 0 = off.
+    #[arg(long, env = "BETTER_AUTH_GRPC_SESSION_CACHE_MS", global = true, default_value_t = 0, value_parser = value_parser!(u64).range(0..=300_000))]
+    pub session_cache_ms: u64,
 
-    /// Most sessions the session cache holds [default: 10000].
-    #[arg(long, env = "BETTER_AUTH_GRPC_SESSION_CACHE_ENTRIES", global = true)]
-    pub session_cache_entries: Option<u64>,
+    /// Most sessions the session cache holds.
+    #[arg(long, env = "BETTER_AUTH_GRPC_SESSION_CACHE_ENTRIES", global = true, default_value_t = 10_000, value_parser = value_parser!(u64).range(0..=10_000_000))]
+    pub session_cache_entries: u64,
 
-    /// Like bearer({ requireSignature: true }): refuse raw session tokens [default: false].
-    #[arg(long, env = "BETTER_AUTH_GRPC_REQUIRE_SIGNATURE", global = true, num_args = 0..=1, default_missing_value = "true")]
-    pub require_signature: Option<bool>,
+    /// Like bearer({ requireSignature: true }): refuse raw session tokens.
+    #[arg(long, env = "BETTER_AUTH_GRPC_REQUIRE_SIGNATURE", global = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", default_value_t = false)]
+    pub require_signature: bool,
 
-    /// Largest credential accepted, in bytes [default: 8192].
-    #[arg(long, env = "BETTER_AUTH_GRPC_MAX_TOKEN_BYTES", global = true)]
-    pub max_token_bytes: Option<usize>,
+    /// Largest credential accepted, in bytes.
+    #[arg(long, env = "BETTER_AUTH_GRPC_MAX_TOKEN_BYTES", global = true, default_value_t = 8192, value_parser = usize_in(64..=1 << 20))]
+    pub max_token_bytes: usize,
 
-    /// Database connection pool size [default: 10].
-    #[arg(long, env = "BETTER_AUTH_GRPC_DB_MAX_CONNECTIONS", global = true)]
-    pub db_max_connections: Option<u32>,
+    /// Database connection pool size.
+    #[arg(long, env = "BETTER_AUTH_GRPC_DB_MAX_CONNECTIONS", global = true, default_value_t = 10, value_parser = value_parser!(u32).range(1..=1000))]
+    pub db_max_connections: u32,
 
-    /// Upper bound for one database call, in milliseconds; past it the call answers UNAVAILABLE [default: 3000].
-    #[arg(long, env = "BETTER_AUTH_GRPC_DB_TIMEOUT_MS", global = true)]
-    pub db_timeout_ms: Option<u64>,
+    /// Upper bound for one database call, in milliseconds; past it the call answers UNAVAILABLE.
+    #[arg(long, env = "BETTER_AUTH_GRPC_DB_TIMEOUT_MS", global = true, default_value_t = 3000, value_parser = value_parser!(u64).range(10..=600_000))]
+    pub db_timeout_ms: u64,
 
     /// Named prepared statements, cached per connection. Set false behind a transaction-mode
-    /// pooler (PgBouncer before 1.21, Supabase's pooler port 6543, RDS Proxy) [default: true].
-    #[arg(long, env = "BETTER_AUTH_GRPC_DB_PREPARED_STATEMENTS", global = true, num_args = 0..=1, default_missing_value = "true")]
-    pub db_prepared_statements: Option<bool>,
+    /// pooler (PgBouncer before 1.21, Supabase's pooler port 6543, RDS Proxy).
+    #[arg(long, env = "BETTER_AUTH_GRPC_DB_PREPARED_STATEMENTS", global = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", default_value_t = true)]
+    pub db_prepared_statements: bool,
 
-    /// Log filter (tracing EnvFilter syntax) [default: info].
-    #[arg(long, env = "BETTER_AUTH_GRPC_LOG", global = true)]
-    pub log: Option<String>,
+    /// Log filter (tracing EnvFilter syntax).
+    #[arg(
+        long,
+        env = "BETTER_AUTH_GRPC_LOG",
+        global = true,
+        default_value = "info"
+    )]
+    pub log: String,
 
-    /// Alg of keys this service creates, and of jwks rows whose alg is NULL: EdDSA, ES256, ES512,
-    /// RS256, PS256 (jwks.keyPairConfig.alg) [default: EdDSA].
-    #[arg(long, env = "BETTER_AUTH_GRPC_JWT_ALG", global = true)]
-    pub jwt_alg: Option<String>,
+    /// Alg of keys this service creates, and of jwks rows whose alg is NULL (jwks.keyPairConfig.alg).
+    #[arg(long, env = "BETTER_AUTH_GRPC_JWT_ALG", global = true, default_value = "EdDSA", value_parser = ["EdDSA", "ES256", "ES512", "RS256", "PS256"])]
+    pub jwt_alg: String,
 
     /// JWT issuer (jwt.issuer) [default: the origin of BETTER_AUTH_URL].
     #[arg(long, env = "BETTER_AUTH_GRPC_JWT_ISSUER", global = true)]
@@ -207,119 +264,127 @@ pub struct SettingsArgs {
     )]
     pub jwt_audience: Vec<String>,
 
-    /// Lifetime of issued JWTs in seconds (jwt.expirationTime) [default: 900].
-    #[arg(long, env = "BETTER_AUTH_GRPC_JWT_EXPIRATION", global = true)]
-    pub jwt_expiration: Option<u64>,
+    /// Lifetime of issued JWTs in seconds (jwt.expirationTime).
+    #[arg(long, env = "BETTER_AUTH_GRPC_JWT_EXPIRATION", global = true, default_value_t = 900, value_parser = value_parser!(u64).range(1..=JWT_MAX_SECONDS))]
+    pub jwt_expiration: u64,
 
-    /// Longest lifetime an IssueToken request may ask for, in seconds [default: 3600].
-    #[arg(long, env = "BETTER_AUTH_GRPC_JWT_MAX_LIFETIME", global = true)]
-    pub jwt_max_lifetime: Option<u64>,
+    /// Longest lifetime an IssueToken request may ask for, in seconds.
+    #[arg(long, env = "BETTER_AUTH_GRPC_JWT_MAX_LIFETIME", global = true, default_value_t = 3600, value_parser = value_parser!(u64).range(0..=JWT_MAX_SECONDS))]
+    pub jwt_max_lifetime: u64,
 
-    /// Clock skew allowed on exp/nbf, in seconds; Better Auth allows none [default: 0].
-    #[arg(long, env = "BETTER_AUTH_GRPC_JWT_LEEWAY", global = true)]
-    pub jwt_leeway: Option<u64>,
+    /// Clock skew allowed on exp/nbf, in seconds; Better Auth allows none.
+    #[arg(long, env = "BETTER_AUTH_GRPC_JWT_LEEWAY", global = true, default_value_t = 0, value_parser = value_parser!(u64).range(0..=3600))]
+    pub jwt_leeway: u64,
 
     /// jwks.rotationInterval in seconds: keys this service creates expire after it [default: none].
     #[arg(long, env = "BETTER_AUTH_GRPC_JWT_ROTATION_INTERVAL", global = true)]
     pub jwt_rotation_interval: Option<u64>,
 
-    /// Store private keys this service creates unencrypted (jwks.disablePrivateKeyEncryption) [default: false].
-    #[arg(long, env = "BETTER_AUTH_GRPC_JWT_DISABLE_PRIVATE_KEY_ENCRYPTION", global = true, num_args = 0..=1, default_missing_value = "true")]
-    pub jwt_disable_private_key_encryption: Option<bool>,
+    /// Store private keys this service creates unencrypted (jwks.disablePrivateKeyEncryption).
+    #[arg(long, env = "BETTER_AUTH_GRPC_JWT_DISABLE_PRIVATE_KEY_ENCRYPTION", global = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", default_value_t = false)]
+    pub jwt_disable_private_key_encryption: bool,
 
-    /// Also accept HS256 JWTs signed with the Better Auth secret (apps minting their own) [default: false].
-    #[arg(long, env = "BETTER_AUTH_GRPC_JWT_HS256_SHARED_SECRET", global = true, num_args = 0..=1, default_missing_value = "true")]
-    pub jwt_hs256_shared_secret: Option<bool>,
+    /// Also accept HS256 JWTs signed with the Better Auth secret (apps minting their own).
+    #[arg(long, env = "BETTER_AUTH_GRPC_JWT_HS256_SHARED_SECRET", global = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", default_value_t = false)]
+    pub jwt_hs256_shared_secret: bool,
 
     /// Verified JWTs remembered by SHA-256 of the token, so a repeated token skips the signature
-    /// check; entries end at the token's exp and are dropped when the jwks keys change. 0 = off
-    /// [default: 10000].
+    /// check; entries end at the token's exp and are dropped when the jwks keys change. 0 = off.
     #[arg(
         long,
         env = "BETTER_AUTH_GRPC_JWT_VERIFIED_CACHE_ENTRIES",
-        global = true
+        global = true,
+        default_value_t = 10_000,
+        value_parser = value_parser!(u64).range(0..=10_000_000)
     )]
-    pub jwt_verified_cache_entries: Option<u64>,
+    pub jwt_verified_cache_entries: u64,
 
-    /// Least time between two reloads of the jwks table caused by unknown kids, in ms [default: 5000].
-    #[arg(long, env = "BETTER_AUTH_GRPC_JWT_RELOAD_COOLDOWN_MS", global = true)]
-    pub jwt_reload_cooldown_ms: Option<u64>,
+    /// Least time between two reloads of the jwks table caused by unknown kids, in ms.
+    #[arg(long, env = "BETTER_AUTH_GRPC_JWT_RELOAD_COOLDOWN_MS", global = true, default_value_t = 5000, value_parser = value_parser!(u64).range(0..=3_600_000))]
+    pub jwt_reload_cooldown_ms: u64,
 
-    /// After a JWT verifies, check that its user still exists and is not banned (admin plugin) [default: false].
-    #[arg(long, env = "BETTER_AUTH_GRPC_JWT_CHECK_USER", global = true, num_args = 0..=1, default_missing_value = "true")]
-    pub jwt_check_user: Option<bool>,
+    /// After a JWT verifies, check that its user still exists and is not banned (admin plugin).
+    #[arg(long, env = "BETTER_AUTH_GRPC_JWT_CHECK_USER", global = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", default_value_t = false)]
+    pub jwt_check_user: bool,
 
-    /// How long a user looked up by --jwt-check-user is reused: the maximum staleness of that check, in ms, at most 3600000 [default: 5000].
-    #[arg(long, env = "BETTER_AUTH_GRPC_JWT_USER_CACHE_MS", global = true)]
-    pub jwt_user_cache_ms: Option<u64>,
+    /// How long a user looked up by --jwt-check-user is reused: the maximum staleness of that
+    /// check, in ms.
+    // An hour at most, and so far below moka's limit, which panics at start-up instead of refusing.
+    #[arg(long, env = "BETTER_AUTH_GRPC_JWT_USER_CACHE_MS", global = true, default_value_t = 5000, value_parser = value_parser!(u64).range(0..=3_600_000))]
+    pub jwt_user_cache_ms: u64,
 
-    /// Largest request message accepted, in bytes; a larger one is refused unread with
-    /// RESOURCE_EXHAUSTED [default: 65536].
-    #[arg(long, env = "BETTER_AUTH_GRPC_MAX_MESSAGE_BYTES", global = true)]
-    pub max_message_bytes: Option<usize>,
+    /// Largest request message accepted, in bytes (at least max_token_bytes + 1024); a larger
+    /// one is refused unread with RESOURCE_EXHAUSTED.
+    #[arg(long, env = "BETTER_AUTH_GRPC_MAX_MESSAGE_BYTES", global = true, default_value_t = 64 << 10, value_parser = usize_in(1024..=64 << 20))]
+    pub max_message_bytes: usize,
 
     /// AuthService calls served at once over all connections; beyond it calls are refused at once
-    /// with RESOURCE_EXHAUSTED instead of queueing [default: 256].
-    #[arg(long, env = "BETTER_AUTH_GRPC_MAX_CONCURRENT_REQUESTS", global = true)]
-    pub max_concurrent_requests: Option<usize>,
+    /// with RESOURCE_EXHAUSTED instead of queueing.
+    #[arg(long, env = "BETTER_AUTH_GRPC_MAX_CONCURRENT_REQUESTS", global = true, default_value_t = 256, value_parser = usize_in(1..=100_000))]
+    pub max_concurrent_requests: usize,
 
-    /// Deadline of a call whose caller sends no grpc-timeout, and cap of one it sends, in ms [default: 5000].
-    #[arg(long, env = "BETTER_AUTH_GRPC_REQUEST_TIMEOUT_MS", global = true)]
-    pub request_timeout_ms: Option<u64>,
+    /// Deadline of a call whose caller sends no grpc-timeout, and cap of one it sends, in ms.
+    #[arg(long, env = "BETTER_AUTH_GRPC_REQUEST_TIMEOUT_MS", global = true, default_value_t = 5000, value_parser = value_parser!(u64).range(10..=HOUR_MS))]
+    pub request_timeout_ms: u64,
 
-    /// On SIGTERM, how long in-flight calls may finish before the process exits anyway, in ms [default: 10000].
-    #[arg(long, env = "BETTER_AUTH_GRPC_DRAIN_TIMEOUT_MS", global = true)]
-    pub drain_timeout_ms: Option<u64>,
+    /// On SIGTERM, how long in-flight calls may finish before the process exits anyway, in ms.
+    #[arg(long, env = "BETTER_AUTH_GRPC_DRAIN_TIMEOUT_MS", global = true, default_value_t = 10_000, value_parser = value_parser!(u64).range(0..=HOUR_MS))]
+    pub drain_timeout_ms: u64,
 
     /// HTTP/2 streams (calls) one connection may have open at once, advertised in SETTINGS;
-    /// more are refused with REFUSED_STREAM [default: 100].
-    #[arg(long, env = "BETTER_AUTH_GRPC_MAX_CONCURRENT_STREAMS", global = true)]
-    pub max_concurrent_streams: Option<u32>,
+    /// more are refused with REFUSED_STREAM. RFC 9113 asks for at least 100.
+    #[arg(long, env = "BETTER_AUTH_GRPC_MAX_CONCURRENT_STREAMS", global = true, default_value_t = 100, value_parser = value_parser!(u32).range(1..=10_000))]
+    pub max_concurrent_streams: u32,
 
     /// Streams of one connection the server may reset for the client's protocol errors before it
-    /// closes the connection with GOAWAY (MadeYouReset mitigation) [default: 1024].
+    /// closes the connection with GOAWAY (MadeYouReset mitigation; hyper's default, which tonic
+    /// turns off).
     #[arg(
         long,
         env = "BETTER_AUTH_GRPC_HTTP2_MAX_LOCAL_ERROR_RESET_STREAMS",
-        global = true
+        global = true,
+        default_value_t = 1024,
+        value_parser = usize_in(1..=MAX_COUNT)
     )]
-    pub http2_max_local_error_reset_streams: Option<usize>,
+    pub http2_max_local_error_reset_streams: usize,
 
     /// Streams of one connection reset by the client before the server accepted them; beyond it
-    /// the connection is closed with GOAWAY (Rapid Reset mitigation) [default: 20].
+    /// the connection is closed with GOAWAY (Rapid Reset mitigation; h2's default).
     #[arg(
         long,
         env = "BETTER_AUTH_GRPC_HTTP2_MAX_PENDING_ACCEPT_RESET_STREAMS",
-        global = true
+        global = true,
+        default_value_t = 20,
+        value_parser = usize_in(1..=MAX_COUNT)
     )]
-    pub http2_max_pending_accept_reset_streams: Option<usize>,
+    pub http2_max_pending_accept_reset_streams: usize,
 
-    /// HTTP/2 PING sent after this long without a frame from the client, in ms; 0 = off [default: 60000].
-    #[arg(long, env = "BETTER_AUTH_GRPC_HTTP2_KEEPALIVE_INTERVAL_MS", global = true)]
-    pub http2_keepalive_interval_ms: Option<u64>,
+    /// HTTP/2 PING sent after this long without a frame from the client, in ms; 0 = off.
+    #[arg(long, env = "BETTER_AUTH_GRPC_HTTP2_KEEPALIVE_INTERVAL_MS", global = true, default_value_t = 60_000, value_parser = value_parser!(u64).range(0..=HOUR_MS))]
+    pub http2_keepalive_interval_ms: u64,
 
-    /// A connection whose client does not answer a keepalive PING within this is closed, in ms [default: 20000].
-    #[arg(long, env = "BETTER_AUTH_GRPC_HTTP2_KEEPALIVE_TIMEOUT_MS", global = true)]
-    pub http2_keepalive_timeout_ms: Option<u64>,
+    /// A connection whose client does not answer a keepalive PING within this is closed, in ms.
+    #[arg(long, env = "BETTER_AUTH_GRPC_HTTP2_KEEPALIVE_TIMEOUT_MS", global = true, default_value_t = 20_000, value_parser = value_parser!(u64).range(10..=HOUR_MS))]
+    pub http2_keepalive_timeout_ms: u64,
 
     /// Client connections open at once; a connection beyond it is closed as soon as it is
-    /// accepted, and calls on the open ones go on [default: 4096].
-    #[arg(long, env = "BETTER_AUTH_GRPC_MAX_CONNECTIONS", global = true)]
-    pub max_connections: Option<usize>,
+    /// accepted, and calls on the open ones go on.
+    #[arg(long, env = "BETTER_AUTH_GRPC_MAX_CONNECTIONS", global = true, default_value_t = 4096, value_parser = usize_in(1..=MAX_COUNT))]
+    pub max_connections: usize,
 
-    /// A connection with no call in progress for this long is closed, in ms; 0 = never [default: 300000].
-    #[arg(long, env = "BETTER_AUTH_GRPC_CONNECTION_IDLE_TIMEOUT_MS", global = true)]
-    pub connection_idle_timeout_ms: Option<u64>,
+    /// A connection with no call in progress for this long is closed, in ms; 0 = never.
+    #[arg(long, env = "BETTER_AUTH_GRPC_CONNECTION_IDLE_TIMEOUT_MS", global = true, default_value_t = 300_000, value_parser = value_parser!(u64).range(0..=HOUR_MS))]
+    pub connection_idle_timeout_ms: u64,
 
     /// A client that has not sent the HTTP/2 preface (plaintext) or finished the TLS handshake
-    /// this long after connecting is disconnected, in ms [default: 10000].
-    #[arg(long, env = "BETTER_AUTH_GRPC_HANDSHAKE_TIMEOUT_MS", global = true)]
-    pub handshake_timeout_ms: Option<u64>,
+    /// this long after connecting is disconnected, in ms.
+    #[arg(long, env = "BETTER_AUTH_GRPC_HANDSHAKE_TIMEOUT_MS", global = true, default_value_t = 10_000, value_parser = value_parser!(u64).range(10..=HOUR_MS))]
+    pub handshake_timeout_ms: u64,
 
     /// Health Watch streams open at once over all connections; more are refused with
-    /// RESOURCE_EXHAUSTED [default: 256].
-    #[arg(long, env = "BETTER_AUTH_GRPC_MAX_HEALTH_WATCH_STREAMS", global = true)]
-    pub max_health_watch_streams: Option<usize>,
+    /// RESOURCE_EXHAUSTED.
+    #[arg(long, env = "BETTER_AUTH_GRPC_MAX_HEALTH_WATCH_STREAMS", global = true, default_value_t = 256, value_parser = usize_in(1..=MAX_COUNT))]
+    pub max_health_watch_streams: usize,
 
     /// PEM certificate chain: serve gRPC over TLS (with --tls-key) [default: plaintext].
     #[arg(long, env = "BETTER_AUTH_GRPC_TLS_CERT", global = true)]
@@ -332,5 +397,20 @@ pub struct SettingsArgs {
     /// PEM CA certificate(s): mutual TLS, clients must present a certificate it signed.
     #[arg(long, env = "BETTER_AUTH_GRPC_TLS_CLIENT_CA", global = true)]
     pub tls_client_ca: Option<PathBuf>,
+
+    /// The file's `[tables]`, `[columns]` and `[[callers]]`: structures no flag has.
+    #[arg(skip)]
+    pub file: FileStructures,
 }
+
+const TEN_YEARS: i64 = 10 * 365 * 86_400;
+/// A JWT lives at most a leap year.
+const JWT_MAX_SECONDS: u64 = 366 * 86_400;
+const HOUR_MS: u64 = 3_600_000;
+/// Limits are counts of at least 1 (0 would refuse everything) and at most this.
+const MAX_COUNT: u64 = 1_000_000;
+
+/// A count held in a `usize`, within `range`.
+fn usize_in(range: std::ops::RangeInclusive<u64>) -> RangedU64ValueParser<usize> {
+    RangedU64ValueParser::new().range(range)
 }

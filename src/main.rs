@@ -1,11 +1,12 @@
 use std::process::ExitCode;
 
-use clap::Parser;
-
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = better_auth_grpc::cli::Cli::parse();
-    match better_auth_grpc::app::main(cli).await {
+    let started = match better_auth_grpc::cli::Cli::parse_layered() {
+        Ok(cli) => better_auth_grpc::app::main(cli).await,
+        Err(e) => Err(e.into()),
+    };
+    match started {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");

@@ -68,9 +68,9 @@ async fn server(db: &Db, dir: &std::path::Path) -> TestServer {
         }
     };
     exec(&db.url, ban).await;
-    let mut args = common::server::settings(&db.url, SECRET);
+    let callers = common::files::callers_file(dir, API_KEY, "");
+    let mut args = common::server::settings_with_file(&db.url, SECRET, &callers);
     args.base_url = Some("http://127.0.0.1:3000".into());
-    args.config = Some(common::files::callers_file(dir, API_KEY, ""));
     TestServer::start(args).await
 }
 
@@ -284,9 +284,9 @@ async fn pg_error_text_is_not_echoed() {
     common::server::migrate(&db.url).await;
     exec(&db.url, UUID_IDS).await;
     let dir = tempfile::tempdir().unwrap();
-    let mut args = common::server::settings(&db.url, SECRET);
+    let callers = common::files::callers_file(dir.path(), API_KEY, "");
+    let mut args = common::server::settings_with_file(&db.url, SECRET, &callers);
     args.base_url = Some("http://127.0.0.1:3000".into());
-    args.config = Some(common::files::callers_file(dir.path(), API_KEY, ""));
     let s = TestServer::start(args).await;
     let e = issue(&s, Subject::UserId("not-a-uuid' OR 1=1".into()))
         .await

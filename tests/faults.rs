@@ -127,7 +127,7 @@ async fn database_outage_answers_unavailable_and_recovers() {
     let url = cluster.fresh_database().await;
     server::migrate(&url).await;
     let mut args = server::settings(&url, SECRET);
-    args.db_timeout_ms = Some(DB_TIMEOUT.as_millis() as u64);
+    args.db_timeout_ms = DB_TIMEOUT.as_millis() as u64;
     let server = TestServer::start(args).await;
     let (user_id, token) = seed(&server).await;
     let channel = tonic::transport::Endpoint::from_shared(server.channel_url())
@@ -241,7 +241,7 @@ async fn starts_with_the_database_down_and_serves_once_it_is_back() {
     cluster.stop().await;
 
     let mut args = server::settings(&url, SECRET);
-    args.db_timeout_ms = Some(DB_TIMEOUT.as_millis() as u64);
+    args.db_timeout_ms = DB_TIMEOUT.as_millis() as u64;
     let (s, took) = timed("start-up", TestServer::start(args)).await;
     eprintln!("faults: started with the database down in {took:?}");
     let channel = tonic::transport::Endpoint::from_shared(s.channel_url())

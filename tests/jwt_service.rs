@@ -32,10 +32,10 @@ async fn server(db: &Db, file: &str, dir: &std::path::Path) -> (Value, TestServe
     common::server::migrate(&db.url).await;
     let v = vectors::load(file);
     let clock = FixedClock::at(vectors::generated_at(&v));
-    let mut args = common::server::settings(&db.url, vectors::secret(file));
+    let secret = vectors::secret(file);
+    let mut args = common::server::settings_with_file(&db.url, secret, &callers_file(dir));
     args.base_url = Some(v["config"]["baseURL"].as_str().unwrap().into());
-    args.jwt_alg = Some(v["jwks"]["keys"][0]["alg"].as_str().unwrap().into());
-    args.config = Some(callers_file(dir));
+    args.jwt_alg = v["jwks"]["keys"][0]["alg"].as_str().unwrap().into();
     let s = TestServer::start_at(args, &clock).await;
     for row in v["jwksRows"].as_array().unwrap() {
         s.store.insert_jwk(&vectors::jwk_row(row)).await.unwrap();
@@ -237,9 +237,10 @@ async fn wrong_secret_is_failed_precondition(db: Db) {
     let dir = tempfile::tempdir().unwrap();
     let (v, s, clock) = server(&db, file, dir.path()).await;
     s.stop().await;
-    let mut args = common::server::settings(&db.url, "a-completely-different-secret-0123456789");
+    let other_secret = "a-completely-different-secret-0123456789";
+    let callers = callers_file(dir.path());
+    let mut args = common::server::settings_with_file(&db.url, other_secret, &callers);
     args.base_url = Some("http://127.0.0.1:3000".into());
-    args.config = Some(callers_file(dir.path()));
     let s = TestServer::start_at(args, &clock).await;
     let user_id = v["users"][0]["userId"].as_str().unwrap().to_owned();
     let e = s

@@ -21,7 +21,7 @@ use chrono::Utc;
 use common::{
     better_auth::{BetterAuth, BetterAuthOptions, SignedIn, DEFAULT_BASE_URL, DEFAULT_SECRET},
     db::Db,
-    server::{settings, TestServer},
+    server::{settings_with_file, TestServer},
 };
 use serde_json::{json, Map, Value};
 use sqlx::{postgres::PgPoolOptions, sqlite::SqlitePoolOptions, Row};
@@ -98,11 +98,10 @@ async fn start_better_auth(db: &Db, alg: &str, extra_env: &[(&str, &str)]) -> Be
 async fn start(db: Db, alg: &'static str, ba_env: &[(&str, &str)], secret: &str) -> Env {
     let ba = start_better_auth(&db, alg, ba_env).await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut args = settings(&db.url, secret);
+    let mut args = settings_with_file(&db.url, secret, &callers_toml(&dir));
     args.base_url = Some(DEFAULT_BASE_URL.into());
-    args.jwt_alg = Some(alg.into());
-    args.jwt_reload_cooldown_ms = Some(100);
-    args.config = Some(callers_toml(&dir));
+    args.jwt_alg = alg.into();
+    args.jwt_reload_cooldown_ms = 100;
     let svc = TestServer::start(args).await;
     Env {
         db,

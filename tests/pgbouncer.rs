@@ -39,8 +39,8 @@ async fn setup() -> Setup {
     }
     let mut args = settings(&pooled, DEFAULT_SECRET);
     args.base_url = Some(DEFAULT_BASE_URL.into());
-    args.db_prepared_statements = Some(false);
-    args.db_max_connections = Some(4 * POOL_SIZE);
+    args.db_prepared_statements = false;
+    args.db_max_connections = 4 * POOL_SIZE;
     let svc = TestServer::start(args).await;
     Setup {
         bouncer,

@@ -413,7 +413,7 @@ async fn read_only_never_writes(db: Db) {
     let row = vectors::session(vectors::row(&u["db"], "session"));
     let clock = FixedClock::at(row.created_at + TimeDelta::days(2));
     let mut args = common::server::settings(&db.url, vectors::secret(file));
-    args.read_only = Some(true);
+    args.read_only = true;
     let s = TestServer::start_at(args, &clock).await;
     s.store
         .insert_user(&vectors::user(vectors::row(&u["db"], "user")))
@@ -466,7 +466,7 @@ async fn session_cache_staleness_is_bounded(db: Db) {
     let v = vectors::load(file);
     let clock = FixedClock::at(vectors::generated_at(&v));
     let mut args = common::server::settings(&db.url, vectors::secret(file));
-    args.session_cache_ms = Some(2000);
+    args.session_cache_ms = 2000;
     let s = TestServer::start_at(args, &clock).await;
     let u = &v["users"][0];
     s.store

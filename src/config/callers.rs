@@ -7,11 +7,11 @@ use serde::Deserialize;
 
 use super::defaults::DEFAULT_API_KEY_FILE;
 use super::error::{bad, ConfigError};
-use super::secrets::{read_private, write_private};
+use super::private_file::{read_private, write_private};
 use crate::auth::callers::{key_sha256_hex, Caller, Callers};
 
 /// One `[[callers]]` table of the TOML file.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CallerEntry {
     name: String,
@@ -24,9 +24,10 @@ pub struct CallerEntry {
     audiences: Vec<String>,
 }
 
-pub fn callers(entries: Vec<CallerEntry>) -> Result<Callers, ConfigError> {
+pub fn callers(entries: &[CallerEntry]) -> Result<Callers, ConfigError> {
     let list = entries
-        .into_iter()
+        .iter()
+        .cloned()
         .map(|e| {
             Caller::with_credentials(
                 e.name,

@@ -3,7 +3,7 @@ use std::{path::Path, time::Duration};
 
 use super::defaults::DEFAULT_SQLITE_FILE;
 use super::error::{bad, ConfigError};
-use super::secrets::write_private;
+use super::private_file::write_private;
 use crate::cli::SettingsArgs;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,21 +80,13 @@ pub fn database(s: &SettingsArgs, workdir: &Path) -> Result<DatabaseConfig, Conf
         false => s.database_url.clone().unwrap_or_default(),
     };
     let kind = kind(&url)?;
-    let max_connections = s.db_max_connections.unwrap_or(10);
-    if !(1..=1000).contains(&max_connections) {
-        return Err(bad("db_max_connections", "must be between 1 and 1000"));
-    }
-    let ms = s.db_timeout_ms.unwrap_or(3000);
-    if !(10..=600_000).contains(&ms) {
-        return Err(bad("db_timeout_ms", "must be between 10 and 600000"));
-    }
     Ok(DatabaseConfig {
         url,
         kind,
         pg_schema: s.pg_schema.clone().filter(|s| !s.is_empty()),
-        max_connections,
-        timeout: Duration::from_millis(ms),
-        prepared_statements: s.db_prepared_statements.unwrap_or(true),
+        max_connections: s.db_max_connections,
+        timeout: Duration::from_millis(s.db_timeout_ms),
+        prepared_statements: s.db_prepared_statements,
     })
 }
 

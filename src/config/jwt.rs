@@ -1,7 +1,7 @@
 //! The jwt plugin's settings as this service needs them.
 use std::time::Duration;
 
-use super::error::{bad, bounded, ConfigError};
+use super::error::{bad, ConfigError};
 use crate::auth::callers::Callers;
 use crate::cli::SettingsArgs;
 use crate::token::{Alg, Audience, JwtSettings};
@@ -26,65 +26,32 @@ pub struct Context<'a> {
 
 pub fn build(s: &SettingsArgs, cx: Context<'_>) -> Result<JwtPart, ConfigError> {
     let alg = alg(s)?;
-    let lifetime = secs("jwt_expiration", s.jwt_expiration, 900, 366 * 86_400)?;
-    let max_lifetime = secs("jwt_max_lifetime", s.jwt_max_lifetime, 3600, 366 * 86_400)?;
-    let leeway = secs("jwt_leeway", s.jwt_leeway, 0, 3600)?;
-    if lifetime.is_zero() {
-        return Err(bad("jwt_expiration", "must be at least 1 second"));
-    }
-    let verified_cache_entries = bounded(
-        "jwt_verified_cache_entries",
-        s.jwt_verified_cache_entries,
-        JwtSettings::DEFAULT_VERIFIED_CACHE_ENTRIES,
-        10_000_000,
-    )?;
-    // The staleness of the ban check: an hour at most (and so far below moka's limit, which
-    // panics at start-up instead of refusing).
-    let user_cache = Duration::from_millis(bounded(
-        "jwt_user_cache_ms",
-        s.jwt_user_cache_ms,
-        5000,
-        3_600_000,
-    )?);
     let settings = issuer(s, &cx).map(|issuer| {
         let mut j = JwtSettings::for_origin(issuer);
         j.audience = audience(s, cx.origin, &j.issuer);
         j.extra_audiences = callers_audiences(cx.callers);
         j.alg = alg;
-        j.lifetime = lifetime;
-        j.leeway = leeway;
+        j.lifetime = Duration::from_secs(s.jwt_expiration);
+        j.leeway = Duration::from_secs(s.jwt_leeway);
         j.max_token_bytes = cx.max_token_bytes;
-        j.reload_cool_down = Duration::from_millis(s.jwt_reload_cooldown_ms.unwrap_or(5000));
+        j.reload_cool_down = Duration::from_millis(s.jwt_reload_cooldown_ms);
         j.rotation_interval = s.jwt_rotation_interval.map(Duration::from_secs);
-        j.encrypt_private_keys = !s.jwt_disable_private_key_encryption.unwrap_or(false);
-        j.allow_hs256_shared_secret = s.jwt_hs256_shared_secret.unwrap_or(false);
-        j.verified_cache_entries = verified_cache_entries;
+        j.encrypt_private_keys = !s.jwt_disable_private_key_encryption;
+        j.allow_hs256_shared_secret = s.jwt_hs256_shared_secret;
+        j.verified_cache_entries = s.jwt_verified_cache_entries;
         j
     });
+    let user_cache = Duration::from_millis(s.jwt_user_cache_ms);
     Ok(JwtPart {
         settings,
-        check_user: s.jwt_check_user.unwrap_or(false).then_some(user_cache),
-        max_lifetime,
+        check_user: s.jwt_check_user.then_some(user_cache),
+        max_lifetime: Duration::from_secs(s.jwt_max_lifetime),
     })
 }
 
+/// Clap has checked the name is one of the five.
 fn alg(s: &SettingsArgs) -> Result<Alg, ConfigError> {
-    let name = s.jwt_alg.as_deref().unwrap_or("EdDSA");
-    Alg::parse(name).ok_or_else(|| {
-        bad(
-            "jwt_alg",
-            format!("{name:?} is not EdDSA, ES256, ES512, RS256 or PS256"),
-        )
-    })
-}
-
-fn secs(
-    setting: &'static str,
-    v: Option<u64>,
-    default: u64,
-    max: u64,
-) -> Result<Duration, ConfigError> {
-    bounded(setting, v, default, max).map(Duration::from_secs)
+    Alg::parse(&s.jwt_alg).ok_or_else(|| bad("jwt_alg", format!("{:?} is not an alg", s.jwt_alg)))
 }
 
 /// No issuer is known without BETTER_AUTH_URL (except for the embedded default): no JWTs then.
@@ -129,19 +96,16 @@ mod tests {
         build(s, cx)
     }
 
+    /// Clap refuses the value that would make moka panic at start-up.
     #[test]
     fn a_huge_user_cache_is_a_config_error_not_a_panic_later() {
-        let mut s = SettingsArgs {
-            jwt_check_user: Some(true),
-            jwt_user_cache_ms: Some(u64::MAX),
-            ..Default::default()
-        };
-        let e = build_with(&s).err().map(|e| e.to_string());
-        assert_eq!(
-            e.as_deref(),
-            Some("jwt_user_cache_ms: must be at most 3600000")
+        let e = SettingsArgs::try_from_flags(["--jwt-user-cache-ms", &u64::MAX.to_string()]);
+        let e = e.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            e.contains("--jwt-user-cache-ms") && e.contains("is not in 0..=3600000"),
+            "{e}"
         );
-        s.jwt_user_cache_ms = Some(3_600_000);
+        let s = SettingsArgs::from_flags(["--jwt-check-user", "--jwt-user-cache-ms", "3600000"]);
         let part = build_with(&s).ok().and_then(|p| p.check_user);
         assert_eq!(part, Some(Duration::from_millis(3_600_000)));
     }

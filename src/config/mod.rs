@@ -1,7 +1,7 @@
-//! The one typed configuration, merged from flags/env (clap) over the TOML file over defaults,
-//! and validated before any port is bound. Each error is one line naming the setting.
-//! Every setting is declared once, in `cli::SettingsArgs`; its default and checks live in the
-//! module of its concern below, where its value is used.
+//! The one typed configuration, built from the parsed settings and validated before any port is
+//! bound. Each error is one line naming the setting. Every setting is declared once, with its
+//! default and its own check, in `cli::SettingsArgs` (clap carries the TOML file too:
+//! `file`); the modules below check what spans settings and turn them into each concern's types.
 use std::{net::SocketAddr, path::Path, sync::Arc, time::Duration};
 
 use crate::auth::{credential::CredentialRules, session::SessionPolicy};
@@ -12,10 +12,10 @@ use crate::store::schema::SchemaNames;
 mod callers;
 mod database;
 mod defaults;
-mod error;
-mod file;
+pub(crate) mod error;
+pub mod file;
 mod jwt;
-pub(crate) mod layer;
+mod private_file;
 #[cfg(test)]
 mod readme;
 mod schema;
@@ -27,7 +27,6 @@ pub use database::{redact_url, DatabaseConfig, DbKind};
 pub use defaults::*;
 use error::bad;
 pub use error::ConfigError;
-pub use file::FileConfig;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -59,41 +58,39 @@ pub struct Config {
 }
 
 impl Config {
-    /// Reads the file named by `--config` (if any) and merges it under the flags/variables.
-    pub fn load(args: &SettingsArgs) -> Result<Self, ConfigError> {
-        Self::build(args, FileConfig::of(args)?, Path::new("."))
+    /// The configuration of the settings as parsed, in the working directory.
+    pub fn load(s: &SettingsArgs) -> Result<Self, ConfigError> {
+        Self::build(s, Path::new("."))
     }
 
     /// Just the database settings: `migrate` needs no secret.
-    pub fn load_database(args: &SettingsArgs) -> Result<DatabaseConfig, ConfigError> {
-        let f = FileConfig::of(args)?;
-        let s = args.clone().over(f.settings);
-        if schema::names(&s, f.tables, f.columns)? != SchemaNames::default() {
+    pub fn load_database(s: &SettingsArgs) -> Result<DatabaseConfig, ConfigError> {
+        file_was_read(s)?;
+        if schema::names(s)? != SchemaNames::default() {
             return Err(bad(
                 "tables",
                 "migrate creates Better Auth's default table and column names only; \
                  drop the name overrides, or create renamed tables with your ORM's migration",
             ));
         }
-        database::database(&s, Path::new("."))
+        database::database(s, Path::new("."))
     }
 
     /// Checks run in this order, so that with several bad settings the same one is named.
-    pub fn build(a: &SettingsArgs, f: FileConfig, workdir: &Path) -> Result<Self, ConfigError> {
-        let s = a.clone().over(f.settings);
-        let embedded_default = database::is_embedded_default(&s);
-        let database = database::for_serve(&s, workdir)?;
-        let base_origin = session::base_origin(&s)?;
-        let credentials = session::credentials(&s, base_origin.as_deref())?;
-        let cookie_reason = session::cookie_reason(&s, base_origin.as_deref());
-        let session = session::policy(&s)?;
-        let names = schema::names(&s, f.tables, f.columns)?;
-        let boolean_fields = schema::boolean_fields(&s)?;
-        let listen_addr = listen_addr(&s)?;
-        let transport = transport::build(&s, credentials.max_token_bytes)?;
-        let callers = callers::callers(f.callers)?;
+    pub fn build(s: &SettingsArgs, workdir: &Path) -> Result<Self, ConfigError> {
+        file_was_read(s)?;
+        let embedded_default = database::is_embedded_default(s);
+        let database = database::for_serve(s, workdir)?;
+        let base_origin = session::base_origin(s)?;
+        let credentials = session::credentials(s, base_origin.as_deref())?;
+        let cookie_reason = session::cookie_reason(s, base_origin.as_deref());
+        let session = session::policy(s);
+        let names = schema::names(s)?;
+        let boolean_fields = schema::boolean_fields(s)?;
+        let transport = transport::build(s, credentials.max_token_bytes)?;
+        let callers = callers::callers(&s.file.callers)?;
         let jwt = jwt::build(
-            &s,
+            s,
             jwt::Context {
                 origin: base_origin.as_deref(),
                 embedded_default,
@@ -102,12 +99,12 @@ impl Config {
             },
         )?;
         // Last, so a bad setting elsewhere never leaves an embedded-default secret file behind.
-        let secrets = secrets::secrets(&s, embedded_default, workdir)?;
+        let secrets = secrets::secrets(s, embedded_default, workdir)?;
         let mutual_tls = transport.tls.as_ref().is_some_and(|t| t.mutual);
         let (callers, demo_api_key) =
             callers::finish(callers, mutual_tls, embedded_default, workdir)?;
         Ok(Self {
-            listen_addr,
+            listen_addr: s.listen_addr,
             database,
             embedded_default,
             secrets,
@@ -117,7 +114,7 @@ impl Config {
             session,
             names,
             boolean_fields,
-            log: s.log.unwrap_or_else(|| "info".into()),
+            log: s.log.clone(),
             jwt: jwt.settings,
             jwt_check_user: jwt.check_user,
             jwt_max_lifetime: jwt.max_lifetime,
@@ -128,11 +125,15 @@ impl Config {
     }
 }
 
-fn listen_addr(s: &SettingsArgs) -> Result<SocketAddr, ConfigError> {
-    let listen = s.listen_addr.as_deref().unwrap_or(DEFAULT_LISTEN);
-    listen
-        .parse()
-        .map_err(|e| bad("listen_addr", format!("{listen:?} is not host:port ({e})")))
+/// A `config` set after the command line was parsed would silently not apply.
+fn file_was_read(s: &SettingsArgs) -> Result<(), ConfigError> {
+    match s.config == s.file.source {
+        true => Ok(()),
+        false => Err(bad(
+            "config",
+            "set after parsing, so never read: parse it with Cli::try_parse_layered",
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -150,13 +151,13 @@ mod tests {
         }
     }
 
-    fn build(a: SettingsArgs, f: FileConfig) -> Result<Config, ConfigError> {
-        Config::build(&a, f, Path::new("/nonexistent"))
+    fn build(a: SettingsArgs) -> Result<Config, ConfigError> {
+        Config::build(&a, Path::new("/nonexistent"))
     }
 
     #[test]
     fn defaults_match_better_auth() {
-        let c = build(args(), FileConfig::default()).unwrap();
+        let c = build(args()).unwrap();
         assert_eq!(c.listen_addr.to_string(), DEFAULT_LISTEN);
         assert_eq!(c.credentials.session_cookie, "better-auth.session_token");
         assert_eq!(c.session.expires_in, TimeDelta::seconds(604_800));
@@ -168,7 +169,7 @@ mod tests {
     fn https_base_url_means_secure_cookie_and_origin_only() {
         let mut a = args();
         a.base_url = Some("https://app.example.com/api/auth".into());
-        let c = build(a, FileConfig::default()).unwrap();
+        let c = build(a).unwrap();
         assert_eq!(c.base_origin.as_deref(), Some("https://app.example.com"));
         assert_eq!(
             c.credentials.session_cookie,
@@ -182,28 +183,80 @@ mod tests {
 
     #[test]
     fn flags_win_over_file() {
-        let mut a = args();
-        a.listen_addr = Some("127.0.0.1:7000".into());
-        let f = FileConfig::parse(
-            "listen_addr = \"127.0.0.1:8000\"\nread_only = true\n[tables]\nuser = \"users\"",
-        )
-        .unwrap();
-        let c = build(a, f).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        let text = "listen_addr = \"127.0.0.1:8000\"\nread_only = true\n[tables]\nuser = \"users\"";
+        std::fs::write(&file, text).unwrap();
+        let a = SettingsArgs::from_flags([
+            "--config".as_ref(),
+            file.as_os_str(),
+            "--listen-addr".as_ref(),
+            "127.0.0.1:7000".as_ref(),
+            "--database-url".as_ref(),
+            "postgres://x@localhost/db".as_ref(),
+            "--secret".as_ref(),
+            S.as_ref(),
+        ]);
+        let c = build(a).unwrap();
         assert_eq!(c.listen_addr.port(), 7000);
         assert!(c.session.read_only);
         assert_eq!(c.names.tables["user"], "users");
     }
 
+    /// Each setting's own parser refuses a bad value, naming the flag and what it takes.
+    #[test]
+    fn bad_flag_values_are_refused_by_their_parser() {
+        let cases = [
+            ("--listen-addr", "nope", "invalid socket address"),
+            (
+                "--secure-cookies",
+                "maybe",
+                "[possible values: auto, true, false]",
+            ),
+            (
+                "--jwt-alg",
+                "HS512",
+                "[possible values: EdDSA, ES256, ES512, RS256, PS256]",
+            ),
+            ("--max-token-bytes", "1", "1 is not in 64..=1048576"),
+            ("--session-expires-in", "-1", "-1 is not in 0..=315360000"),
+            ("--db-timeout-ms", "0", "0 is not in 10..=600000"),
+            ("--db-max-connections", "0", "0 is not in 1..=1000"),
+            ("--max-message-bytes", "10", "10 is not in 1024..=67108864"),
+            ("--max-concurrent-requests", "0", "0 is not in 1..=100000"),
+            ("--request-timeout-ms", "0", "0 is not in 10..=3600000"),
+            (
+                "--drain-timeout-ms",
+                "3600001",
+                "3600001 is not in 0..=3600000",
+            ),
+            ("--max-concurrent-streams", "0", "0 is not in 1..=10000"),
+            (
+                "--http2-max-local-error-reset-streams",
+                "0",
+                "0 is not in 1..=1000000",
+            ),
+            (
+                "--http2-max-pending-accept-reset-streams",
+                "0",
+                "0 is not in 1..=1000000",
+            ),
+            ("--max-connections", "0", "0 is not in 1..=1000000"),
+            ("--max-health-watch-streams", "0", "0 is not in 1..=1000000"),
+            ("--handshake-timeout-ms", "0", "0 is not in 10..=3600000"),
+            ("--jwt-expiration", "0", "0 is not in 1..=31622400"),
+            ("--read-only", "yes", "[possible values: true, false]"),
+        ];
+        for (flag, value, why) in cases {
+            let e = SettingsArgs::try_from_flags([format!("{flag}={value}")]);
+            let e = e.err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(e.contains(flag) && e.contains(why), "{flag}={value}: {e}");
+        }
+    }
+
     #[test]
     fn bad_values_name_their_setting() {
         let cases: Vec<(SettingsArgs, &str)> = vec![
-            (
-                SettingsArgs {
-                    listen_addr: Some("nope".into()),
-                    ..args()
-                },
-                "listen_addr",
-            ),
             (
                 SettingsArgs {
                     database_url: Some("mysql://x".into()),
@@ -234,27 +287,6 @@ mod tests {
             ),
             (
                 SettingsArgs {
-                    secure_cookies: Some("maybe".into()),
-                    ..args()
-                },
-                "secure_cookies",
-            ),
-            (
-                SettingsArgs {
-                    max_token_bytes: Some(1),
-                    ..args()
-                },
-                "max_token_bytes",
-            ),
-            (
-                SettingsArgs {
-                    session_expires_in: Some(-1),
-                    ..args()
-                },
-                "session_expires_in",
-            ),
-            (
-                SettingsArgs {
                     tables: vec!["account=x".into()],
                     ..args()
                 },
@@ -267,31 +299,19 @@ mod tests {
                 },
                 "columns",
             ),
-            (
-                SettingsArgs {
-                    db_timeout_ms: Some(0),
-                    ..args()
-                },
-                "db_timeout_ms",
-            ),
         ];
         for (a, setting) in cases {
-            let e = build(a, FileConfig::default()).unwrap_err();
+            let e = build(a).unwrap_err();
             assert_eq!(e.setting, setting, "{e}");
         }
-    }
-
-    #[test]
-    fn unknown_file_keys_are_refused() {
-        assert!(FileConfig::parse("databse_url = \"x\"").is_err());
     }
 
     #[test]
     fn embedded_default_creates_and_reuses_a_secret() {
         let dir = tempfile::tempdir().unwrap();
         let a = SettingsArgs::default();
-        let c1 = Config::build(&a, FileConfig::default(), dir.path()).unwrap();
-        let c2 = Config::build(&a, FileConfig::default(), dir.path()).unwrap();
+        let c1 = Config::build(&a, dir.path()).unwrap();
+        let c2 = Config::build(&a, dir.path()).unwrap();
         assert!(c1.embedded_default);
         assert_eq!(c1.secrets.current(), c2.secrets.current());
         assert_eq!(c1.database.kind, DbKind::Sqlite);

@@ -1,6 +1,4 @@
 //! Better Auth's table and column names as this deployment maps them.
-use std::collections::HashMap;
-
 use super::error::{bad, ConfigError};
 use crate::cli::SettingsArgs;
 use crate::store::schema::SchemaNames;
@@ -8,11 +6,8 @@ use crate::store::schema::SchemaNames;
 const MODELS: [&str; 3] = ["user", "session", "jwks"];
 
 /// The file's `[tables]`/`[columns]` with the flags' `model=name` pairs over them, key by key.
-pub fn names(
-    s: &SettingsArgs,
-    mut tables: HashMap<String, String>,
-    mut columns: HashMap<String, String>,
-) -> Result<SchemaNames, ConfigError> {
+pub fn names(s: &SettingsArgs) -> Result<SchemaNames, ConfigError> {
+    let (mut tables, mut columns) = (s.file.tables.clone(), s.file.columns.clone());
     tables.extend(pairs("tables", &s.tables)?);
     if let Some(k) = tables.keys().find(|k| !MODELS.contains(&k.as_str())) {
         return Err(bad(
@@ -32,8 +27,8 @@ pub fn names(
     Ok(SchemaNames {
         tables,
         columns,
-        snake_case: s.snake_case.unwrap_or(false),
-        plural: s.plural.unwrap_or(false),
+        snake_case: s.snake_case,
+        plural: s.plural,
     })
 }
 

@@ -9,22 +9,6 @@ use tonic::transport::{Certificate, Identity, ServerTlsConfig};
 use super::error::{bad, ConfigError};
 use crate::cli::SettingsArgs;
 
-pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 64 * 1024;
-pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 256;
-pub const DEFAULT_REQUEST_TIMEOUT_MS: u64 = 5000;
-pub const DEFAULT_DRAIN_TIMEOUT_MS: u64 = 10_000;
-/// RFC 9113 asks for at least 100; grpc-go and Envoy also sit at about 100.
-pub const DEFAULT_MAX_CONCURRENT_STREAMS: u32 = 100;
-/// hyper's own default, which tonic replaces with "no limit".
-pub const DEFAULT_MAX_LOCAL_ERROR_RESET_STREAMS: usize = 1024;
-/// h2's own default (the Rapid Reset fix), set here so that it is a visible setting.
-pub const DEFAULT_MAX_PENDING_ACCEPT_RESET_STREAMS: usize = 20;
-pub const DEFAULT_KEEPALIVE_INTERVAL_MS: u64 = 60_000;
-pub const DEFAULT_KEEPALIVE_TIMEOUT_MS: u64 = 20_000;
-pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
-pub const DEFAULT_CONNECTION_IDLE_TIMEOUT_MS: u64 = 300_000;
-pub const DEFAULT_HANDSHAKE_TIMEOUT_MS: u64 = 10_000;
-pub const DEFAULT_MAX_HEALTH_WATCH_STREAMS: usize = 256;
 /// Room for the other fields of a request around a credential of `max_token_bytes`.
 const MESSAGE_OVERHEAD: usize = 1024;
 
@@ -75,36 +59,19 @@ pub struct TlsConfig {
 }
 
 pub fn build(s: &SettingsArgs, max_token_bytes: usize) -> Result<TransportConfig, ConfigError> {
-    let max_message_bytes = message_bytes(s, max_token_bytes)?;
-    let max_concurrent_requests = concurrent_requests(s)?;
-    let handshake_timeout = millis(
-        "handshake_timeout_ms",
-        s.handshake_timeout_ms,
-        DEFAULT_HANDSHAKE_TIMEOUT_MS,
-        10,
-    )?;
+    let handshake_timeout = Duration::from_millis(s.handshake_timeout_ms);
     Ok(TransportConfig {
-        max_message_bytes,
-        max_concurrent_requests,
-        request_timeout: millis(
-            "request_timeout_ms",
-            s.request_timeout_ms,
-            DEFAULT_REQUEST_TIMEOUT_MS,
-            10,
-        )?,
-        drain_timeout: millis(
-            "drain_timeout_ms",
-            s.drain_timeout_ms,
-            DEFAULT_DRAIN_TIMEOUT_MS,
-            0,
-        )?,
-        http2: http2(s)?,
-        connections: connections(s, handshake_timeout)?,
-        max_health_watch_streams: count(
-            "max_health_watch_streams",
-            s.max_health_watch_streams,
-            DEFAULT_MAX_HEALTH_WATCH_STREAMS,
-        )?,
+        max_message_bytes: message_bytes(s, max_token_bytes)?,
+        max_concurrent_requests: s.max_concurrent_requests,
+        request_timeout: Duration::from_millis(s.request_timeout_ms),
+        drain_timeout: Duration::from_millis(s.drain_timeout_ms),
+        http2: http2(s),
+        connections: ConnectionConfig {
+            max_connections: s.max_connections,
+            idle_timeout: nonzero_millis(s.connection_idle_timeout_ms),
+            handshake_timeout,
+        },
+        max_health_watch_streams: s.max_health_watch_streams,
         tls: tls(
             s.tls_cert.clone(),
             s.tls_key.clone(),
@@ -114,121 +81,35 @@ pub fn build(s: &SettingsArgs, max_token_bytes: usize) -> Result<TransportConfig
     })
 }
 
-/// `max_message_bytes`: bounded, and room for the largest credential so that one over
-/// `max_token_bytes` is answered TOO_LARGE rather than refused unread.
+/// Room for the largest credential, so that one over `max_token_bytes` is answered TOO_LARGE
+/// rather than refused unread.
 fn message_bytes(s: &SettingsArgs, max_token_bytes: usize) -> Result<usize, ConfigError> {
-    let max_message_bytes = s.max_message_bytes.unwrap_or(DEFAULT_MAX_MESSAGE_BYTES);
-    if !(1024..=64 << 20).contains(&max_message_bytes) {
-        return Err(bad(
-            "max_message_bytes",
-            "must be between 1024 and 67108864",
-        ));
-    }
-    if max_message_bytes < max_token_bytes + MESSAGE_OVERHEAD {
-        return Err(bad(
+    let least = max_token_bytes + MESSAGE_OVERHEAD;
+    match s.max_message_bytes >= least {
+        true => Ok(s.max_message_bytes),
+        false => Err(bad(
             "max_message_bytes",
             format!(
-                "must be at least max_token_bytes + {MESSAGE_OVERHEAD} ({}), \
-                 so that an oversized credential is answered TOO_LARGE",
-                max_token_bytes + MESSAGE_OVERHEAD
+                "must be at least max_token_bytes + {MESSAGE_OVERHEAD} ({least}), \
+                 so that an oversized credential is answered TOO_LARGE"
             ),
-        ));
-    }
-    Ok(max_message_bytes)
-}
-
-fn concurrent_requests(s: &SettingsArgs) -> Result<usize, ConfigError> {
-    let max_concurrent_requests = s
-        .max_concurrent_requests
-        .unwrap_or(DEFAULT_MAX_CONCURRENT_REQUESTS);
-    if !(1..=100_000).contains(&max_concurrent_requests) {
-        return Err(bad(
-            "max_concurrent_requests",
-            "must be between 1 and 100000",
-        ));
-    }
-    Ok(max_concurrent_requests)
-}
-
-fn http2(s: &SettingsArgs) -> Result<Http2Config, ConfigError> {
-    let streams = s
-        .max_concurrent_streams
-        .unwrap_or(DEFAULT_MAX_CONCURRENT_STREAMS);
-    if !(1..=10_000).contains(&streams) {
-        return Err(bad("max_concurrent_streams", "must be between 1 and 10000"));
-    }
-    let interval = millis(
-        "http2_keepalive_interval_ms",
-        s.http2_keepalive_interval_ms,
-        DEFAULT_KEEPALIVE_INTERVAL_MS,
-        0,
-    )?;
-    Ok(Http2Config {
-        max_concurrent_streams: streams,
-        max_local_error_reset_streams: count(
-            "http2_max_local_error_reset_streams",
-            s.http2_max_local_error_reset_streams,
-            DEFAULT_MAX_LOCAL_ERROR_RESET_STREAMS,
-        )?,
-        max_pending_accept_reset_streams: count(
-            "http2_max_pending_accept_reset_streams",
-            s.http2_max_pending_accept_reset_streams,
-            DEFAULT_MAX_PENDING_ACCEPT_RESET_STREAMS,
-        )?,
-        keepalive_interval: (!interval.is_zero()).then_some(interval),
-        keepalive_timeout: millis(
-            "http2_keepalive_timeout_ms",
-            s.http2_keepalive_timeout_ms,
-            DEFAULT_KEEPALIVE_TIMEOUT_MS,
-            10,
-        )?,
-    })
-}
-
-fn connections(
-    s: &SettingsArgs,
-    handshake_timeout: Duration,
-) -> Result<ConnectionConfig, ConfigError> {
-    let idle = millis(
-        "connection_idle_timeout_ms",
-        s.connection_idle_timeout_ms,
-        DEFAULT_CONNECTION_IDLE_TIMEOUT_MS,
-        0,
-    )?;
-    Ok(ConnectionConfig {
-        max_connections: count(
-            "max_connections",
-            s.max_connections,
-            DEFAULT_MAX_CONNECTIONS,
-        )?,
-        idle_timeout: (!idle.is_zero()).then_some(idle),
-        handshake_timeout,
-    })
-}
-
-/// A limit of at least 1 (0 would refuse everything) and at most 1000000.
-fn count(setting: &'static str, v: Option<usize>, default: usize) -> Result<usize, ConfigError> {
-    let n = v.unwrap_or(default);
-    match (1..=1_000_000).contains(&n) {
-        true => Ok(n),
-        false => Err(bad(setting, "must be between 1 and 1000000")),
+        )),
     }
 }
 
-fn millis(
-    setting: &'static str,
-    v: Option<u64>,
-    default: u64,
-    min: u64,
-) -> Result<Duration, ConfigError> {
-    let ms = v.unwrap_or(default);
-    if !(min..=3_600_000).contains(&ms) {
-        return Err(bad(
-            setting,
-            format!("must be between {min} and 3600000 milliseconds"),
-        ));
+fn http2(s: &SettingsArgs) -> Http2Config {
+    Http2Config {
+        max_concurrent_streams: s.max_concurrent_streams,
+        max_local_error_reset_streams: s.http2_max_local_error_reset_streams,
+        max_pending_accept_reset_streams: s.http2_max_pending_accept_reset_streams,
+        keepalive_interval: nonzero_millis(s.http2_keepalive_interval_ms),
+        keepalive_timeout: Duration::from_millis(s.http2_keepalive_timeout_ms),
     }
-    Ok(Duration::from_millis(ms))
+}
+
+/// 0 means off.
+fn nonzero_millis(ms: u64) -> Option<Duration> {
+    (ms != 0).then(|| Duration::from_millis(ms))
 }
 
 fn tls(
@@ -343,70 +224,13 @@ mod tests {
         assert_eq!(t.connections.handshake_timeout, Duration::from_secs(10));
         assert_eq!(t.max_health_watch_streams, 256);
         let off = build_with(SettingsArgs {
-            http2_keepalive_interval_ms: Some(0),
-            connection_idle_timeout_ms: Some(0),
+            http2_keepalive_interval_ms: 0,
+            connection_idle_timeout_ms: 0,
             ..Default::default()
         })
         .unwrap();
         assert_eq!(off.http2.keepalive_interval, None);
         assert_eq!(off.connections.idle_timeout, None);
-    }
-
-    #[test]
-    fn zero_limits_are_refused_by_name() {
-        let cases = [
-            SettingsArgs {
-                max_concurrent_streams: Some(0),
-                ..Default::default()
-            },
-            SettingsArgs {
-                http2_max_local_error_reset_streams: Some(0),
-                ..Default::default()
-            },
-            SettingsArgs {
-                http2_max_pending_accept_reset_streams: Some(0),
-                ..Default::default()
-            },
-            SettingsArgs {
-                max_connections: Some(0),
-                ..Default::default()
-            },
-            SettingsArgs {
-                max_health_watch_streams: Some(0),
-                ..Default::default()
-            },
-            SettingsArgs {
-                handshake_timeout_ms: Some(0),
-                ..Default::default()
-            },
-        ];
-        let names = [
-            "max_concurrent_streams",
-            "http2_max_local_error_reset_streams",
-            "http2_max_pending_accept_reset_streams",
-            "max_connections",
-            "max_health_watch_streams",
-            "handshake_timeout_ms",
-        ];
-        for (a, setting) in cases.into_iter().zip(names) {
-            assert_eq!(build_with(a).unwrap_err().setting, setting);
-        }
-    }
-
-    #[test]
-    fn file_values_apply_and_flags_win() {
-        let f = SettingsArgs {
-            max_concurrent_requests: Some(3),
-            drain_timeout_ms: Some(0),
-            ..Default::default()
-        };
-        let a = SettingsArgs {
-            max_concurrent_requests: Some(4),
-            ..Default::default()
-        };
-        let t = build(&a.over(f), 8192).unwrap();
-        assert_eq!(t.max_concurrent_requests, 4);
-        assert_eq!(t.drain_timeout, Duration::ZERO);
     }
 
     #[test]
@@ -418,38 +242,10 @@ mod tests {
         let cases = [
             (
                 SettingsArgs {
-                    max_message_bytes: Some(10),
+                    max_message_bytes: 4096,
                     ..Default::default()
                 },
                 "max_message_bytes",
-            ),
-            (
-                SettingsArgs {
-                    max_message_bytes: Some(4096),
-                    ..Default::default()
-                },
-                "max_message_bytes",
-            ),
-            (
-                SettingsArgs {
-                    max_concurrent_requests: Some(0),
-                    ..Default::default()
-                },
-                "max_concurrent_requests",
-            ),
-            (
-                SettingsArgs {
-                    request_timeout_ms: Some(0),
-                    ..Default::default()
-                },
-                "request_timeout_ms",
-            ),
-            (
-                SettingsArgs {
-                    drain_timeout_ms: Some(3_600_001),
-                    ..Default::default()
-                },
-                "drain_timeout_ms",
             ),
             (
                 SettingsArgs {
@@ -506,19 +302,24 @@ mod tests {
              drain_timeout_ms = 0\ntls_cert = \"\"\ntls_key = \"\"\ntls_client_ca = \"\"\n",
         )
         .unwrap();
-        let mut args = SettingsArgs {
-            config: Some(file),
-            database_url: Some("sqlite::memory:".into()),
-            secret: Some("0123456789abcdef0123456789abcdef".into()),
-            ..Default::default()
-        };
-        let t = crate::config::Config::load(&args).unwrap().transport;
+        let flags = [
+            "--config",
+            file.to_str().unwrap(),
+            "--database-url",
+            "sqlite::memory:",
+            "--secret",
+            "0123456789abcdef0123456789abcdef",
+        ];
+        let t = crate::config::Config::load(&SettingsArgs::from_flags(flags))
+            .unwrap()
+            .transport;
         assert_eq!(t.max_message_bytes, 100_000);
         assert_eq!(t.max_concurrent_requests, 7);
         assert_eq!(t.request_timeout, Duration::from_millis(1234));
         assert_eq!(t.drain_timeout, Duration::ZERO);
         assert!(t.tls.is_none());
-        args.max_concurrent_requests = Some(9);
+        let args =
+            SettingsArgs::from_flags(flags.into_iter().chain(["--max-concurrent-requests", "9"]));
         let t = crate::config::Config::load(&args).unwrap().transport;
         assert_eq!(t.max_concurrent_requests, 9);
     }

@@ -8,6 +8,7 @@ mod fixture;
 mod fixture_blocking;
 mod forge;
 mod keys;
+mod settings;
 
 pub use fixture::Fixture;
 pub use fixture_blocking::BlockingFixture;

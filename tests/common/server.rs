@@ -1,5 +1,5 @@
 //! Starts the real server on 127.0.0.1:0 and connects a generated client to it.
-use std::{net::SocketAddr, sync::Arc};
+use std::{net::SocketAddr, path::Path, sync::Arc};
 
 use better_auth_grpc::{
     app::{self, App},
@@ -50,12 +50,27 @@ impl Serving {
 
 /// Settings for a database URL and secret; adjust fields before `start`.
 pub fn settings(database_url: &str, secret: &str) -> SettingsArgs {
-    SettingsArgs {
-        database_url: Some(database_url.into()),
-        secret: Some(secret.into()),
-        listen_addr: Some("127.0.0.1:0".into()),
-        ..Default::default()
-    }
+    settings_with(database_url, secret, &[])
+}
+
+/// The same plus `flags` (e.g. `--config` and a TOML file), parsed as the binary parses them,
+/// the environment aside. A field set afterwards wins, as a flag does.
+pub fn settings_with(database_url: &str, secret: &str, flags: &[&str]) -> SettingsArgs {
+    let base = [
+        "--database-url",
+        database_url,
+        "--secret",
+        secret,
+        "--listen-addr",
+        "127.0.0.1:0",
+    ];
+    SettingsArgs::from_flags(base.iter().chain(flags))
+}
+
+/// `settings` with the TOML file at `config`.
+pub fn settings_with_file(database_url: &str, secret: &str, config: &Path) -> SettingsArgs {
+    let config = config.to_str().expect("test paths are UTF-8");
+    settings_with(database_url, secret, &["--config", config])
 }
 
 /// The config the binary would build: flags over the TOML file named by `args.config`.

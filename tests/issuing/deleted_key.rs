@@ -58,7 +58,7 @@ pub async fn next_live_row_signs_after_the_signing_row_goes(db: Db) {
 
 /// `--read-only` cannot create the replacement: it refuses at once instead of signing.
 pub async fn read_only_refuses_at_once(db: Db) {
-    let c = start(&db, "", |a| a.read_only = Some(true)).await;
+    let c = start(&db, "", |a| a.read_only = true).await;
     let row = vector_row(&c.v);
     c.s.store.insert_jwk(&row).await.unwrap();
     assert_eq!(issued(&c).await.kid, row.id);

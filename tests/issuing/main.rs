@@ -48,9 +48,9 @@ async fn start(db: &Db, before_start: &str, tune: impl FnOnce(&mut SettingsArgs)
     }
     let v = vectors::load(FILE);
     let dir = tempfile::tempdir().unwrap();
-    let mut args = common::server::settings(&db.url, vectors::secret(FILE));
+    let callers = common::files::callers_file(dir.path(), API_KEY, "");
+    let mut args = common::server::settings_with_file(&db.url, vectors::secret(FILE), &callers);
     args.base_url = Some(v["config"]["baseURL"].as_str().unwrap().into());
-    args.config = Some(common::files::callers_file(dir.path(), API_KEY, ""));
     tune(&mut args);
     let clock = FixedClock::at(vectors::generated_at(&v));
     let s = TestServer::start_at(args, &clock).await;

@@ -5,7 +5,7 @@ use chrono::TimeDelta;
 use super::*;
 
 pub async fn changes_no_table(db: Db) {
-    let c = start(&db, "", |a| a.read_only = Some(true)).await;
+    let c = start(&db, "", |a| a.read_only = true).await;
     let expired = &c.v["expiredSessions"][0];
     let expired_row = vectors::session(vectors::row(&expired["db"], "session"));
     c.s.store.insert_session(&expired_row).await.unwrap();

@@ -34,11 +34,8 @@ fn debug_output_holds_no_secret_material() {
         ),
     )
     .unwrap();
-    let args = SettingsArgs {
-        config: Some(path),
-        database_url: Some("sqlite::memory:".into()),
-        ..Default::default()
-    };
+    let path = path.to_str().unwrap();
+    let args = SettingsArgs::from_flags(["--config", path, "--database-url", "sqlite::memory:"]);
     let config = Config::load(&args).expect("config loads");
     let token = random_id(32);
     let signed = sign(&token, SECRET.as_bytes());
@@ -127,8 +124,7 @@ fn debug_output_holds_no_secret_material() {
 #[test]
 fn embedded_default_config_debug_hides_its_generated_secrets() {
     let dir = tempfile::tempdir().unwrap();
-    let config = Config::build(&SettingsArgs::default(), Default::default(), dir.path())
-        .expect("embedded default");
+    let config = Config::build(&SettingsArgs::default(), dir.path()).expect("embedded default");
     let read = |f: &str| {
         std::fs::read_to_string(dir.path().join(f))
             .unwrap()
@@ -154,8 +150,8 @@ fn embedded_default_config_debug_hides_its_generated_secrets() {
 // and these keep it so.
 
 /// `{:?}` of a PostgreSQL configuration must not print the password of DATABASE_URL.
-/// `DatabaseConfig` redacts the URL's password; `PgSettings`, `SettingsArgs` and `FileConfig`
-/// hold it as given and have no `Debug` at all (so nothing can print them).
+/// `DatabaseConfig` redacts the URL's password; `PgSettings`, `SettingsArgs` and its
+/// `FileStructures` hold it as given and have no `Debug` at all (so nothing can print them).
 #[test]
 fn debug_of_the_database_url_hides_its_password() {
     let url = format!("postgres://app:{DB_PASSWORD}@db.example/app");

@@ -80,7 +80,7 @@ async fn closed_within(tcp: &mut TcpStream, within: Duration) -> bool {
 
 #[tokio::test]
 async fn streams_per_connection_are_capped_and_the_excess_waits() {
-    let (server, _db) = start(|a| a.max_concurrent_streams = Some(2)).await;
+    let (server, _db) = start(|a| a.max_concurrent_streams = 2).await;
     let (mut send, _conn) = h2_connect(server.addr).await;
     call(&mut send, "Check")
         .await
@@ -115,7 +115,7 @@ async fn streams_per_connection_are_capped_and_the_excess_waits() {
 
 #[tokio::test]
 async fn a_flood_of_server_reset_streams_is_answered_with_goaway() {
-    let (server, _db) = start(|a| a.http2_max_local_error_reset_streams = Some(5)).await;
+    let (server, _db) = start(|a| a.http2_max_local_error_reset_streams = 5).await;
     let (send, conn) = h2_connect(server.addr).await;
     // END_STREAM on headers that announce a body is malformed: the server resets each stream.
     let mut resets = 0;
@@ -153,10 +153,10 @@ async fn a_flood_of_server_reset_streams_is_answered_with_goaway() {
 #[tokio::test]
 async fn silent_and_idle_connections_are_closed_but_not_busy_ones() {
     let (server, _db) = start(|a| {
-        a.connection_idle_timeout_ms = Some(300);
-        a.handshake_timeout_ms = Some(300);
+        a.connection_idle_timeout_ms = 300;
+        a.handshake_timeout_ms = 300;
         // Answered PINGs are traffic, not calls: they must not keep an idle connection open.
-        a.http2_keepalive_interval_ms = Some(100);
+        a.http2_keepalive_interval_ms = 100;
     })
     .await;
     let mut silent = TcpStream::connect(server.addr).await.unwrap();
@@ -190,7 +190,7 @@ async fn silent_and_idle_connections_are_closed_but_not_busy_ones() {
 /// included) are served, and a closed connection frees its place.
 #[tokio::test]
 async fn a_flood_of_connections_is_bounded_and_a_connected_client_is_still_served() {
-    let (server, _db) = start(|a| a.max_connections = Some(4)).await;
+    let (server, _db) = start(|a| a.max_connections = 4).await;
     let token = seed(&server.store).await;
     // The harness's client holds one connection; this channel a second.
     let channel = connect(&server).await;
@@ -228,7 +228,7 @@ async fn a_flood_of_connections_is_bounded_and_a_connected_client_is_still_serve
 
 #[tokio::test]
 async fn health_watch_streams_are_bounded() {
-    let (server, _db) = start(|a| a.max_health_watch_streams = Some(2)).await;
+    let (server, _db) = start(|a| a.max_health_watch_streams = 2).await;
     let channel = connect(&server).await;
     let first = watch(&channel).await.expect("watch 1");
     let _second = watch(&channel).await.expect("watch 2");

@@ -138,9 +138,9 @@ async fn calls_beyond_max_concurrent_requests_are_shed_with_resource_exhausted()
     const CALLS: usize = 20;
     let url = postgres().await;
     let mut args = server::settings(&url, SECRET);
-    args.max_concurrent_requests = Some(LIMIT);
-    args.db_timeout_ms = Some(20_000);
-    args.request_timeout_ms = Some(20_000);
+    args.max_concurrent_requests = LIMIT;
+    args.db_timeout_ms = 20_000;
+    args.request_timeout_ms = 20_000;
     let server = TestServer::start(args).await;
     let token = seed(&server.store).await;
     // Two connections: the limit holds over all of them.
@@ -189,8 +189,8 @@ async fn calls_beyond_max_concurrent_requests_are_shed_with_resource_exhausted()
 async fn deadlines_bound_calls_on_a_blocked_database() {
     let url = postgres().await;
     let mut args = server::settings(&url, SECRET);
-    args.db_timeout_ms = Some(20_000);
-    args.request_timeout_ms = Some(400);
+    args.db_timeout_ms = 20_000;
+    args.request_timeout_ms = 400;
     let server = TestServer::start(args).await;
     let token = seed(&server.store).await;
 

@@ -53,19 +53,13 @@ struct TlsServer {
 
 impl TlsServer {
     async fn start(cert: &Path, key: &Path, client_ca: Option<&Path>) -> Self {
-        Self::start_with(cert, key, client_ca, |_| {}).await
+        Self::start_with(cert, key, client_ca, &[]).await
     }
 
-    async fn start_with(
-        cert: &Path,
-        key: &Path,
-        client_ca: Option<&Path>,
-        adjust: impl FnOnce(&mut SettingsArgs),
-    ) -> Self {
+    async fn start_with(cert: &Path, key: &Path, client_ca: Option<&Path>, flags: &[&str]) -> Self {
         let db = Db::sqlite().await;
         server::migrate(&db.url).await;
-        let mut args: SettingsArgs = server::settings(&db.url, SECRET);
-        adjust(&mut args);
+        let mut args: SettingsArgs = server::settings_with(&db.url, SECRET, flags);
         args.tls_cert = Some(cert.into());
         args.tls_key = Some(key.into());
         args.tls_client_ca = client_ca.map(Into::into);
@@ -218,10 +212,12 @@ async fn mutual_tls_callers_are_known_by_their_client_certificate() {
         &pki.write("server.pem", &cert),
         &pki.write("server.key", &key),
         Some(&pki.write("client-ca.pem", &client_ca.pem)),
-        |args| {
-            args.config = Some(callers);
-            args.base_url = Some("http://localhost:3000".into());
-        },
+        &[
+            "--config",
+            callers.to_str().unwrap(),
+            "--base-url",
+            "http://localhost:3000",
+        ],
     )
     .await;
     let identity = |cn: &str| {
