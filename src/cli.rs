@@ -332,5 +332,10 @@ pub struct SettingsArgs {
     /// PEM CA certificate(s): mutual TLS, clients must present a certificate it signed.
     #[arg(long, env = "BETTER_AUTH_GRPC_TLS_CLIENT_CA", global = true)]
     pub tls_client_ca: Option<PathBuf>,
+
+    /// Better Auth's session.cookieCache: answer from a valid session_data cookie without the
+    /// database: off, compact, jwt, jwe or auto (told by the value's shape) [default: off].
+    #[arg(long, env = "BETTER_AUTH_GRPC_COOKIE_CACHE", global = true)]
+    pub cookie_cache: Option<String>,
 }
 }

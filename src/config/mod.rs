@@ -10,6 +10,7 @@ use crate::domain::secret::Secrets;
 use crate::store::schema::SchemaNames;
 
 mod callers;
+mod cookie_cache;
 mod database;
 mod defaults;
 mod error;
@@ -56,6 +57,8 @@ pub struct Config {
     pub demo_api_key: Option<secrecy::SecretString>,
     /// Message and concurrency limits, deadlines, drain, TLS.
     pub transport: transport::TransportConfig,
+    /// `--cookie-cache`: Better Auth's session_data cookie is read; `None` when off.
+    pub cookie_cache: Option<crate::auth::cookie_cache::CookieCacheRules>,
 }
 
 impl Config {
@@ -86,6 +89,7 @@ impl Config {
         let base_origin = session::base_origin(&s)?;
         let credentials = session::credentials(&s, base_origin.as_deref())?;
         let cookie_reason = session::cookie_reason(&s, base_origin.as_deref());
+        let cookie_cache = cookie_cache::build(&s, &credentials, base_origin.as_deref())?;
         let session = session::policy(&s)?;
         let names = schema::names(&s, f.tables, f.columns)?;
         let boolean_fields = schema::boolean_fields(&s)?;
@@ -124,6 +128,7 @@ impl Config {
             callers,
             demo_api_key,
             transport,
+            cookie_cache,
         })
     }
 }
