@@ -108,7 +108,7 @@ mod tests {
                 )),
                 "{e}"
             );
-            assert!(e.ends_with("`tls_client_ca`, `callers`"), "{e}");
+            assert!(e.ends_with("`cookie_cache`, `callers`"), "{e}");
         }
     }
 

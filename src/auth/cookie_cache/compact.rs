@@ -9,7 +9,7 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use base64::Engine;
 use serde_json::{Map, Value};
 
-use super::{dates, Decoded};
+use super::{dates, decoded::Decoded};
 use crate::token::js_stringify;
 
 pub(super) fn decode(value: &str, secret: &[u8]) -> Option<Decoded> {

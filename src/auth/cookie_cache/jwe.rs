@@ -10,7 +10,7 @@ use aws_lc_rs::iv::FixedLength;
 use aws_lc_rs::{digest, hkdf, hmac};
 use serde_json::{Map, Value};
 
-use super::{jwt::claims_expiry, Decoded};
+use super::{decoded::Decoded, jwt::claims_expiry};
 use crate::token::b64_decode;
 
 const SALT: &[u8] = b"better-auth-session";

@@ -7,7 +7,7 @@
 use aws_lc_rs::hmac;
 use serde_json::{Map, Value};
 
-use super::Decoded;
+use super::decoded::Decoded;
 use crate::token::{b64_decode, Verifier};
 
 const PLUGIN_TYP: &str = "better-auth.session-cache+jwt";

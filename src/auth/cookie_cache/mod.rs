@@ -5,6 +5,7 @@
 mod chunks;
 mod compact;
 mod dates;
+mod decoded;
 mod jwe;
 mod jwt;
 mod payload;
@@ -17,6 +18,7 @@ use crate::clock::SharedClock;
 use crate::domain::{model::SessionAndUser, secret::Secrets};
 use crate::token::Verifier;
 
+use decoded::Decoded;
 pub use payload::Cached;
 
 /// How Better Auth encodes the cookie (`session.cookieCache.strategy`).
@@ -42,13 +44,6 @@ pub struct CookieCacheRules {
 
 /// The `version` every Better Auth cookie carries unless `cookieCache.version` is set.
 const DEFAULT_VERSION: &str = "1";
-
-/// A cookie cache that decoded and verified, before Better Auth's acceptance rules.
-struct Decoded {
-    payload: serde_json::Map<String, serde_json::Value>,
-    /// Milliseconds: compact's `expiresAt`, or a JWT's `exp * 1000`.
-    expires_at_ms: f64,
-}
 
 #[derive(Clone)]
 pub struct CookieCache {
