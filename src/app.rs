@@ -5,6 +5,7 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 
 use crate::auth::{
+    cookie_cache::CookieCache,
     fresh_user::UserCheck,
     issue::TokenService,
     session::SessionService,
@@ -40,13 +41,18 @@ impl App {
                 .jwt_check_user
                 .map(|ttl| UserCheck::new(store.clone(), ttl)),
         });
+        let cookie_cache = config.cookie_cache.clone().map(|rules| {
+            let keys = jwt.as_ref().map(|(verifier, _)| verifier.clone());
+            CookieCache::new(rules, config.secrets.clone(), keys, clock.clone())
+        });
         let auth = Authenticator::new(
             config.credentials.clone(),
             config.secrets.clone(),
             sessions,
             check,
             clock,
-        );
+        )
+        .with_cookie_cache(cookie_cache);
         let tokens = jwt.map(|(_, issuer)| {
             let audiences = config
                 .jwt

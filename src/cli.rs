@@ -398,6 +398,11 @@ pub struct SettingsArgs {
     #[arg(long, env = "BETTER_AUTH_GRPC_TLS_CLIENT_CA", global = true)]
     pub tls_client_ca: Option<PathBuf>,
 
+    /// Better Auth's session.cookieCache: answer from a valid session_data cookie without the
+    /// database: off, compact, jwt, jwe or auto (told by the value's shape).
+    #[arg(long, env = "BETTER_AUTH_GRPC_COOKIE_CACHE", global = true, default_value = "off", value_parser = ["off", "compact", "jwt", "jwe", "auto"])]
+    pub cookie_cache: String,
+
     /// The file's `[tables]`, `[columns]` and `[[callers]]`: structures no flag has.
     #[arg(skip)]
     pub file: FileStructures,

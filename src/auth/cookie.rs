@@ -11,7 +11,8 @@ pub fn find_cookie(header: &str, name: &str) -> Option<String> {
         .map(|(_, v)| decode_value(v.trim()))
 }
 
-fn decode_value(v: &str) -> String {
+/// A cookie value as better-call hands it over: unquoted, URL-decoded when it can be.
+pub fn decode_value(v: &str) -> String {
     let v = strip_quotes(v);
     if v.contains('%') {
         decode_uri_component(v).unwrap_or_else(|| v.to_owned())

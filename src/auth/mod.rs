@@ -1,6 +1,7 @@
 //! The pure domain: credentials, signatures, sessions. No tonic, no sqlx.
 pub mod callers;
 pub mod cookie;
+pub mod cookie_cache;
 pub mod credential;
 pub mod error;
 pub mod fresh_user;

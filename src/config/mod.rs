@@ -10,6 +10,7 @@ use crate::domain::secret::Secrets;
 use crate::store::schema::SchemaNames;
 
 mod callers;
+mod cookie_cache;
 mod database;
 mod defaults;
 pub(crate) mod error;
@@ -55,6 +56,8 @@ pub struct Config {
     pub demo_api_key: Option<secrecy::SecretString>,
     /// Message and concurrency limits, deadlines, drain, TLS.
     pub transport: transport::TransportConfig,
+    /// `--cookie-cache`: Better Auth's session_data cookie is read; `None` when off.
+    pub cookie_cache: Option<crate::auth::cookie_cache::CookieCacheRules>,
 }
 
 impl Config {
@@ -84,6 +87,7 @@ impl Config {
         let base_origin = session::base_origin(s)?;
         let credentials = session::credentials(s, base_origin.as_deref())?;
         let cookie_reason = session::cookie_reason(s, base_origin.as_deref());
+        let cookie_cache = cookie_cache::build(s, &credentials, base_origin.as_deref());
         let session = session::policy(s);
         let names = schema::names(s)?;
         let boolean_fields = schema::boolean_fields(s)?;
@@ -121,6 +125,7 @@ impl Config {
             callers,
             demo_api_key,
             transport,
+            cookie_cache,
         })
     }
 }
@@ -246,6 +251,11 @@ mod tests {
             ("--handshake-timeout-ms", "0", "0 is not in 10..=3600000"),
             ("--jwt-expiration", "0", "0 is not in 1..=31622400"),
             ("--read-only", "yes", "[possible values: true, false]"),
+            (
+                "--cookie-cache",
+                "JWT",
+                "[possible values: off, compact, jwt, jwe, auto]",
+            ),
         ];
         for (flag, value, why) in cases {
             let e = SettingsArgs::try_from_flags([format!("{flag}={value}")]);

@@ -86,6 +86,26 @@ impl Secrets {
             .map(|(_, s)| s.expose_secret().as_bytes())
     }
 
+    /// Every secret Better Auth tries when decrypting its own JWEs (`getAllSecrets`): the
+    /// `BETTER_AUTH_SECRETS` entries in order, then the legacy secret when it differs; or the one secret.
+    pub fn all(&self) -> Vec<&[u8]> {
+        if self.versioned.is_empty() {
+            return vec![self.current()];
+        }
+        let mut all: Vec<&[u8]> = self
+            .versioned
+            .iter()
+            .map(|(_, s)| s.expose_secret().as_bytes())
+            .collect();
+        if let Some(l) = &self.legacy {
+            let l = l.expose_secret().as_bytes();
+            if !all.contains(&l) {
+                all.push(l);
+            }
+        }
+        all
+    }
+
     /// The secret that decrypts an unversioned (`"<hex>"`) jwks row.
     pub fn unversioned(&self) -> &[u8] {
         match (&self.legacy, self.versioned.is_empty()) {
@@ -140,6 +160,10 @@ mod tests {
         assert_eq!(s.current_version(), Some("2"));
         assert_eq!(s.by_version("1"), Some(A.as_bytes()));
         assert_eq!(s.unversioned(), A.as_bytes());
+        assert_eq!(s.all(), vec![B.as_bytes(), A.as_bytes()]);
+        let same = Secrets::resolve(Some(&format!("2:{B},1:{A}")), Some(B), None).unwrap();
+        assert_eq!(same.all(), vec![B.as_bytes(), A.as_bytes()]);
+        assert_eq!(Secrets::from_secret(A).unwrap().all(), vec![A.as_bytes()]);
     }
 
     #[test]

@@ -29,6 +29,7 @@ mod attack_tests;
 
 pub use alg::{alg_of_row, Alg};
 pub use at_rest::{decrypt_private_key, encrypt_private_key};
+pub use b64::{decode as b64_decode, encode as b64_encode};
 pub use encode::{better_auth_claims, js_stringify, sign_compact};
 pub use error::TokenError;
 pub use generate::{new_jwk_row, new_key_id};

@@ -233,6 +233,8 @@ fn plausible_kid(kid: &str) -> bool {
     !kid.is_empty() && kid.len() <= MAX_KID_LEN && !kid.chars().any(char::is_control)
 }
 
+mod session_cache;
+
 #[cfg(test)]
 mod cache_tests;
 #[cfg(test)]

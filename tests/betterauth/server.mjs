@@ -11,6 +11,10 @@
 //   BA_JWT_GRACE                jwks.gracePeriod, seconds
 //   BA_JWT_DISABLE_ENCRYPTION=1 jwks.disablePrivateKeyEncryption
 //   BA_EXPIRES_IN, BA_UPDATE_AGE  session.expiresIn / session.updateAge, seconds (unset = Better Auth defaults)
+//   BA_COOKIE_CACHE             compact | jwt | jwe: session.cookieCache { enabled: true, strategy } (unset = off)
+//   BA_COOKIE_CACHE_MAX_AGE     session.cookieCache.maxAge, seconds (unset = Better Auth's 300)
+//   BA_JWT_SESSION_COOKIE_CACHE=1  jwt({ sessionCookieCache: true }): the jwt strategy signs with the jwks keys
+//                               (needs BA_COOKIE_CACHE=jwt and the jwt plugin)
 //   BA_MIGRATE=1                create/upgrade the schema with Better Auth's getMigrations() before serving
 //   BA_MIGRATE_ONLY=1           migrate, print {"migrated":true} and exit 0
 //   BA_LOG_LEVEL                Better Auth logger level (debug|info|warn|error), default Better Auth's
@@ -105,7 +109,7 @@ function jwtPlugin() {
 	const grace = envInt("BA_JWT_GRACE");
 	if (grace !== undefined) jwks.gracePeriod = grace;
 	if (envFlag("BA_JWT_DISABLE_ENCRYPTION")) jwks.disablePrivateKeyEncryption = true;
-	return jwt({ jwks });
+	return jwt({ jwks, ...(envFlag("BA_JWT_SESSION_COOKIE_CACHE") ? { sessionCookieCache: true } : {}) });
 }
 
 const PLUGIN_FACTORIES = {
@@ -131,6 +135,13 @@ const expiresIn = envInt("BA_EXPIRES_IN");
 if (expiresIn !== undefined) session.expiresIn = expiresIn;
 const updateAge = envInt("BA_UPDATE_AGE");
 if (updateAge !== undefined) session.updateAge = updateAge;
+const cookieCacheStrategy = process.env.BA_COOKIE_CACHE || undefined;
+if (cookieCacheStrategy !== undefined) {
+	if (!["compact", "jwt", "jwe"].includes(cookieCacheStrategy)) fail(`BA_COOKIE_CACHE must be compact, jwt or jwe, got ${cookieCacheStrategy}`);
+	session.cookieCache = { enabled: true, strategy: cookieCacheStrategy };
+	const maxAge = envInt("BA_COOKIE_CACHE_MAX_AGE");
+	if (maxAge !== undefined) session.cookieCache.maxAge = maxAge;
+}
 
 const options = {
 	database,

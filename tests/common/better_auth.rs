@@ -239,6 +239,23 @@ pub fn find_session_cookie(set_cookies: &[String]) -> Option<(String, String)> {
     })
 }
 
+/// The `Cookie` header a browser would send after these `Set-Cookie` headers: every cookie with
+/// a value, in order (a later copy of a name replaces the earlier one; cleared cookies dropped).
+pub fn cookie_header(set_cookies: &[String]) -> String {
+    let mut jar: Vec<(String, String)> = Vec::new();
+    for h in set_cookies {
+        let Some((name, value)) = h.split(';').next().and_then(|p| p.trim().split_once('=')) else {
+            continue;
+        };
+        jar.retain(|(n, _)| n != name);
+        if !value.is_empty() {
+            jar.push((name.to_owned(), value.to_owned()));
+        }
+    }
+    let pairs: Vec<String> = jar.iter().map(|(n, v)| format!("{n}={v}")).collect();
+    pairs.join("; ")
+}
+
 /// A running Better Auth server (node child process). Killed on drop.
 pub struct BetterAuth {
     child: Child,

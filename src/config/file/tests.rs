@@ -27,7 +27,10 @@ fn unknown_keys_are_refused_by_name() {
         let e = refused(&format!("{key} = \"x\""));
         let head = format!("unknown field `{key}`, expected one of `database_url`, `secret`,");
         assert!(e.starts_with(&head), "{e}");
-        assert!(e.ends_with("`tls_client_ca`, `callers`"), "{e}");
+        assert!(
+            e.ends_with("`tls_client_ca`, `cookie_cache`, `callers`"),
+            "{e}"
+        );
     }
 }
 
