@@ -266,3 +266,30 @@ async fn starts_with_the_database_down_and_serves_once_it_is_back() {
     assert_eq!(r.expect("works once the database is up"), (true, user_id));
     s.stop().await;
 }
+
+/// A pooled connection the server closes while it sits idle (a restart, Neon's suspend, a
+/// pooler's RECONNECT) is found dead before a call uses it: no call fails for it. Connections in
+/// steady use skip that check (`PING_IF_IDLE_FOR`), which saves a round trip per query.
+#[tokio::test]
+async fn connections_closed_while_idle_are_replaced_before_a_call_uses_them() {
+    let cluster = PrivateCluster::start().await;
+    let url = cluster.fresh_database().await;
+    server::migrate(&url).await;
+    let server = TestServer::start(server::settings(&url, SECRET)).await;
+    let (user_id, token) = seed(&server).await;
+    for _ in 0..3 {
+        assert_eq!(
+            validate(&server, &token).await.unwrap(),
+            (true, user_id.clone())
+        );
+    }
+    let kill = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                WHERE application_name = 'better-auth-grpc'";
+    common::sql::exec(&url, kill).await;
+    let idle = better_auth_grpc::store::postgres::PING_IF_IDLE_FOR + Duration::from_millis(300);
+    tokio::time::sleep(idle).await;
+    for i in 0..5 {
+        let answer = validate(&server, &token).await;
+        assert_eq!(answer.ok(), Some((true, user_id.clone())), "call {i}");
+    }
+}
