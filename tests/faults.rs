@@ -286,7 +286,7 @@ async fn connections_closed_while_idle_are_replaced_before_a_call_uses_them() {
     let kill = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
                 WHERE application_name = 'better-auth-grpc'";
     common::sql::exec(&url, kill).await;
-    let idle = better_auth_grpc::store::postgres::PING_IF_IDLE_FOR + Duration::from_millis(300);
+    let idle = better_auth_grpc::store::held::PING_IF_IDLE_FOR + Duration::from_millis(300);
     tokio::time::sleep(idle).await;
     for i in 0..5 {
         let answer = validate(&server, &token).await;

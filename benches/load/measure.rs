@@ -111,11 +111,19 @@ where
             }
         })
     });
+    let cpu0 = (
+        w.watch_pid.and_then(cpu_ticks),
+        cpu_ticks(std::process::id()),
+    );
     phase.recording.store(true, Ordering::SeqCst);
     let t0 = Instant::now();
     tokio::time::sleep(Duration::from_secs_f64(w.duration)).await;
     phase.recording.store(false, Ordering::SeqCst);
     let window = t0.elapsed();
+    let cpu1 = (
+        w.watch_pid.and_then(cpu_ticks),
+        cpu_ticks(std::process::id()),
+    );
     phase.stop.store(true, Ordering::SeqCst);
     let mut total = Tally::new();
     for t in tasks {
@@ -148,6 +156,11 @@ where
     if let Some(p) = &total.first_problem {
         v["first_problem"] = json!(p);
     }
+    // CPU per call of the service (the watched process) and of this client, over the window.
+    if let ((Some(s0), Some(c0)), (Some(s1), Some(c1))) = (cpu0, cpu1) {
+        v["service_cpu_us_per_call"] = json!(per_call(s1 - s0, n));
+        v["client_cpu_us_per_call"] = json!(per_call(c1 - c0, n));
+    }
     let peak = rss_peak.load(Ordering::Relaxed);
     if peak > 0 {
         v["rss_peak_kib"] = json!(peak);
@@ -165,6 +178,19 @@ where
         );
     }
     Ok(())
+}
+
+/// utime + stime of a process, in clock ticks (`/proc/<pid>/stat` fields 14 and 15).
+fn cpu_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+}
+
+/// Microseconds of CPU per call, from clock ticks (100 per second on Linux).
+fn per_call(ticks: u64, calls: u64) -> f64 {
+    let us = ticks as f64 * 1e6 / 100.0 / calls.max(1) as f64;
+    (us * 10.0).round() / 10.0
 }
 
 pub(crate) fn cmdline() -> String {

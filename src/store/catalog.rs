@@ -3,6 +3,7 @@ use sqlx::{Database, Executor, IntoArguments, Pool};
 
 use super::columns::Column;
 use super::dialect::{query, Dialect, Param};
+use super::held::Held;
 use super::statements::{fetch_all, Statements};
 use super::{map_sqlx, SchemaState, StoreError, MIGRATED_TABLES};
 
@@ -16,7 +17,8 @@ where
     for<'q> <D::Db as Database>::Arguments<'q>: IntoArguments<'q, D::Db>,
 {
     let q = query::<D>(D::COLUMNS, &[Param::Text(table)]);
-    let rows = fetch_all::<D>(pool, START_UP, q).await.map_err(map_sqlx)?;
+    let rows = fetch_all::<D>(&Held::new(pool.clone()), START_UP, q).await;
+    let rows = rows.map_err(map_sqlx)?;
     rows.iter()
         .map(|r| D::column(r).map_err(map_sqlx))
         .collect()
@@ -32,9 +34,10 @@ where
         present: vec![],
         missing: vec![],
     };
+    let held = Held::new(pool.clone());
     for name in MIGRATED_TABLES.iter().map(|t| t.to_string()) {
         let q = query::<D>(D::TABLE_EXISTS, &[Param::Text(&name)]);
-        let rows = fetch_all::<D>(pool, START_UP, q).await.map_err(map_sqlx)?;
+        let rows = fetch_all::<D>(&held, START_UP, q).await.map_err(map_sqlx)?;
         let row = rows
             .first()
             .ok_or_else(|| StoreError::Other("no row".into()))?;

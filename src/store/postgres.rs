@@ -3,9 +3,9 @@ use std::{str::FromStr, time::Duration};
 
 use chrono::{DateTime, Utc};
 use sqlx::{
-    pool::{PoolConnection, PoolConnectionMetadata},
-    postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgQueryResult, PgRow},
-    Acquire, Connection, Postgres, Row,
+    pool::PoolConnection,
+    postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgQueryResult, PgRow},
+    Acquire, Postgres, Row,
 };
 
 use super::catalog;
@@ -47,27 +47,9 @@ pub fn pool(s: &PgSettings) -> Result<PgPool, StoreError> {
         opts = opts.options([("search_path", schema.as_str())]);
     }
     Ok(PgPoolOptions::new()
-        .test_before_acquire(false)
-        .before_acquire(|conn, meta| Box::pin(ping_if_idle(conn, meta)))
         .max_connections(s.max_connections)
         .acquire_timeout(s.acquire_timeout)
         .connect_lazy_with(opts))
-}
-
-/// sqlx pings every connection before handing it out: a round trip to the server per query.
-/// A connection in steady use is known to be alive; one idle for longer than this is pinged, as
-/// the server, Neon's suspend or a pooler may have closed it meanwhile, and a dead one is
-/// replaced before the call uses it.
-pub const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
-
-async fn ping_if_idle(
-    conn: &mut PgConnection,
-    meta: PoolConnectionMetadata,
-) -> Result<bool, sqlx::Error> {
-    if meta.idle_for >= PING_IF_IDLE_FOR {
-        conn.ping().await?;
-    }
-    Ok(true)
 }
 
 pub type PgStore = SqlStore<Pg>;

@@ -6,6 +6,7 @@ use sqlx::{Database, Executor, IntoArguments, Pool};
 use super::catalog::columns;
 use super::columns::{Column, DbValue, Layouts, TableLayout};
 use super::dialect::{query, Dialect, Param};
+use super::held::Held;
 use super::queries::{jwk_params, session_params, user_params, JwksQueries, Queries};
 use super::schema::{SchemaNames, Table};
 use super::statements::{self, Statements};
@@ -15,7 +16,7 @@ use crate::domain::model::{JwkRow, Session, User};
 type Row<D> = <<D as Dialect>::Db as Database>::Row;
 
 pub struct SqlStore<D: Dialect> {
-    pool: Pool<D::Db>,
+    held: Held<D::Db>,
     user: TableLayout,
     session: TableLayout,
     jwks: Option<TableLayout>,
@@ -54,7 +55,7 @@ where
         } = Layouts::build(names, booleans, [user, session, jwks])?;
         let q = Queries::build::<D>(&user, &session, jwks.as_ref());
         Ok(Self {
-            pool,
+            held: Held::new(pool),
             user,
             session,
             jwks,
@@ -70,14 +71,14 @@ where
     /// The row, if any, where the query's one parameter is `arg`.
     async fn fetch_optional(&self, sql: &str, arg: &str) -> Result<Option<Row<D>>, StoreError> {
         let q = query::<D>(sql, &[Param::Text(arg)]);
-        let row = statements::fetch_optional::<D>(&self.pool, self.how, q).await;
+        let row = statements::fetch_optional::<D>(&self.held, self.how, q).await;
         row.map_err(map_sqlx)
     }
 
     /// Runs a statement; returns how many rows it touched.
     async fn execute(&self, sql: &str, params: &[Param<'_>]) -> Result<u64, StoreError> {
         let q = query::<D>(sql, params);
-        let done = statements::execute::<D>(&self.pool, self.how, q).await;
+        let done = statements::execute::<D>(&self.held, self.how, q).await;
         let done = done.map_err(map_sqlx)?;
         Ok(D::rows_affected(&done))
     }
@@ -153,7 +154,7 @@ where
     async fn list_jwks(&self) -> Result<Vec<JwkRow>, StoreError> {
         let (layout, q) = self.jwks()?;
         let list = query::<D>(&q.list, &[]);
-        let rows = statements::fetch_all::<D>(&self.pool, self.how, list).await;
+        let rows = statements::fetch_all::<D>(&self.held, self.how, list).await;
         rows.map_err(map_sqlx)?
             .iter()
             .map(|r| layout.jwk(&cells::<D>(r, &layout.columns, 0)?))

@@ -30,9 +30,7 @@ pub fn pool(s: &SqliteSettings) -> Result<SqlitePool, StoreError> {
         .map_err(|e| StoreError::Other(format!("DATABASE_URL is not a valid SQLite URL: {e}")))?
         .create_if_missing(s.create)
         .busy_timeout(s.acquire_timeout);
-    // A connection to a local file cannot go stale: no ping before each use (sqlx's default).
     Ok(SqlitePoolOptions::new()
-        .test_before_acquire(false)
         .max_connections(s.max_connections)
         .acquire_timeout(s.acquire_timeout)
         .connect_lazy_with(opts))

@@ -5,9 +5,10 @@
 //! then Bind/Execute), between which such a pooler may switch servers and bind another
 //! client's unnamed statement: so behind a pooler each query runs unnamed inside its own
 //! transaction, which pins one server connection from Parse to commit.
-use sqlx::{Database, Executor, IntoArguments, Pool};
+use sqlx::{Connection, Database, Executor, IntoArguments};
 
 use super::dialect::{Dialect, Query};
+use super::held::Held;
 
 type Row<D> = <<D as Dialect>::Db as Database>::Row;
 type Done<D> = <<D as Dialect>::Db as Database>::QueryResult;
@@ -21,7 +22,7 @@ pub enum Statements {
 }
 
 pub async fn fetch_all<'q, D: Dialect>(
-    pool: &Pool<D::Db>,
+    held: &Held<D::Db>,
     how: Statements,
     q: Query<'q, D::Db>,
 ) -> Result<Vec<Row<D>>, sqlx::Error>
@@ -29,17 +30,23 @@ where
     for<'c> &'c mut <D::Db as Database>::Connection: Executor<'c, Database = D::Db>,
     <D::Db as Database>::Arguments<'q>: IntoArguments<'q, D::Db>,
 {
-    if how == Statements::Prepared {
-        return q.fetch_all(pool).await;
-    }
-    let mut tx = pool.begin().await?;
-    let rows = q.persistent(false).fetch_all(&mut *tx).await?;
-    tx.commit().await?;
+    let mut lease = held.get().await?;
+    let conn = lease.conn()?;
+    let rows = match how {
+        Statements::Prepared => q.fetch_all(&mut *conn).await?,
+        Statements::Pinned => {
+            let mut tx = conn.begin().await?;
+            let rows = q.persistent(false).fetch_all(&mut *tx).await?;
+            tx.commit().await?;
+            rows
+        }
+    };
+    lease.done();
     Ok(rows)
 }
 
 pub async fn fetch_optional<'q, D: Dialect>(
-    pool: &Pool<D::Db>,
+    held: &Held<D::Db>,
     how: Statements,
     q: Query<'q, D::Db>,
 ) -> Result<Option<Row<D>>, sqlx::Error>
@@ -47,17 +54,23 @@ where
     for<'c> &'c mut <D::Db as Database>::Connection: Executor<'c, Database = D::Db>,
     <D::Db as Database>::Arguments<'q>: IntoArguments<'q, D::Db>,
 {
-    if how == Statements::Prepared {
-        return q.fetch_optional(pool).await;
-    }
-    let mut tx = pool.begin().await?;
-    let row = q.persistent(false).fetch_optional(&mut *tx).await?;
-    tx.commit().await?;
+    let mut lease = held.get().await?;
+    let conn = lease.conn()?;
+    let row = match how {
+        Statements::Prepared => q.fetch_optional(&mut *conn).await?,
+        Statements::Pinned => {
+            let mut tx = conn.begin().await?;
+            let row = q.persistent(false).fetch_optional(&mut *tx).await?;
+            tx.commit().await?;
+            row
+        }
+    };
+    lease.done();
     Ok(row)
 }
 
 pub async fn execute<'q, D: Dialect>(
-    pool: &Pool<D::Db>,
+    held: &Held<D::Db>,
     how: Statements,
     q: Query<'q, D::Db>,
 ) -> Result<Done<D>, sqlx::Error>
@@ -65,11 +78,17 @@ where
     for<'c> &'c mut <D::Db as Database>::Connection: Executor<'c, Database = D::Db>,
     <D::Db as Database>::Arguments<'q>: IntoArguments<'q, D::Db>,
 {
-    if how == Statements::Prepared {
-        return q.execute(pool).await;
-    }
-    let mut tx = pool.begin().await?;
-    let done = q.persistent(false).execute(&mut *tx).await?;
-    tx.commit().await?;
+    let mut lease = held.get().await?;
+    let conn = lease.conn()?;
+    let done = match how {
+        Statements::Prepared => q.execute(&mut *conn).await?,
+        Statements::Pinned => {
+            let mut tx = conn.begin().await?;
+            let done = q.persistent(false).execute(&mut *tx).await?;
+            tx.commit().await?;
+            done
+        }
+    };
+    lease.done();
     Ok(done)
 }
