@@ -8,6 +8,7 @@ use std::{ffi::OsString, net::SocketAddr, path::PathBuf};
 use clap::builder::RangedU64ValueParser;
 use clap::{value_parser, ArgAction, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
+use crate::config::defaults::DEFAULT_LISTEN;
 use crate::config::error::ConfigError;
 use crate::config::file::{self, FileStructures};
 
@@ -129,7 +130,7 @@ pub struct SettingsArgs {
         long,
         env = "LISTEN_ADDR",
         global = true,
-        default_value = "127.0.0.1:50051"
+        default_value = DEFAULT_LISTEN
     )]
     pub listen_addr: SocketAddr,
 

@@ -12,7 +12,7 @@ use crate::store::schema::SchemaNames;
 mod callers;
 mod cookie_cache;
 mod database;
-mod defaults;
+pub(crate) mod defaults;
 pub(crate) mod error;
 pub mod file;
 mod jwt;
