@@ -6,6 +6,7 @@ use tokio::net::TcpListener;
 
 use crate::auth::{
     cookie_cache::CookieCache,
+    feed::{Caches, Feed, FeedState},
     fresh_user::UserCheck,
     issue::TokenService,
     session::SessionService,
@@ -16,7 +17,7 @@ use crate::clock::{SharedClock, SystemClock};
 use crate::config::{Config, DatabaseConfig, DbKind};
 use crate::demo;
 use crate::grpc::{server, service::AuthGrpc};
-use crate::store::{postgres, sqlite, SchemaState, Store, StoreError};
+use crate::store::{feed as store_feed, postgres, sqlite, SchemaState, Store, StoreError};
 use crate::token::{Issuer, JwkRows, KeySet, Verifier};
 
 /// Everything a server needs, built from a validated Config.
@@ -26,6 +27,19 @@ pub struct App {
     pub auth: Authenticator,
     /// JWT issuing; `None` when no issuer is configured or the jwks table is missing.
     pub tokens: Option<TokenService>,
+    /// The change feed's state and events.
+    pub feed: Feed,
+    /// Its background tasks, stopped with the app.
+    _feed_tasks: FeedTasks,
+}
+
+/// Aborts the feed's tasks when the app goes away (a test's server stops).
+struct FeedTasks(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for FeedTasks {
+    fn drop(&mut self) {
+        self.0.iter().for_each(|t| t.abort());
+    }
 }
 
 impl App {
@@ -33,16 +47,34 @@ impl App {
     /// (the embedded default creates its own in an empty file).
     pub async fn build(config: Config, clock: SharedClock) -> Result<Self, StoreError> {
         let store = open_store(&config).await?;
-        let sessions = SessionService::new(store.clone(), clock.clone(), config.session.clone());
+        let feed = Feed::new(match config.feed.on {
+            true => FeedState::Starting,
+            false => FeedState::NotInstalled,
+        });
+        let sessions = SessionService::new(
+            store.clone(),
+            clock.clone(),
+            config.session.clone(),
+            feed.gate(),
+        );
         let jwt = jwt_parts(&config, &store, &clock);
-        let check = jwt.as_ref().map(|(verifier, _)| JwtCheck {
+        let check = jwt.as_ref().map(|(verifier, _, _)| JwtCheck {
             verifier: verifier.clone(),
             users: config
                 .jwt_check_user
-                .map(|ttl| UserCheck::new(store.clone(), ttl)),
+                .map(|ttl| UserCheck::new(store.clone(), ttl, feed.gate())),
+        });
+        let caches = Caches {
+            sessions: sessions.cache().cloned(),
+            users: check.as_ref().and_then(|c| c.users.clone()),
+            keys: jwt.as_ref().map(|(_, _, keys)| keys.clone()),
+        };
+        let feed_tasks = FeedTasks(match config.feed.on {
+            true => start_feed(&config, &feed, caches)?,
+            false => vec![],
         });
         let cookie_cache = config.cookie_cache.clone().map(|rules| {
-            let keys = jwt.as_ref().map(|(verifier, _)| verifier.clone());
+            let keys = jwt.as_ref().map(|(verifier, _, _)| verifier.clone());
             CookieCache::new(rules, config.secrets.clone(), keys, clock.clone())
         });
         let auth = Authenticator::new(
@@ -53,7 +85,7 @@ impl App {
             clock,
         )
         .with_cookie_cache(cookie_cache);
-        let tokens = jwt.map(|(_, issuer)| {
+        let tokens = jwt.map(|(_, issuer, _)| {
             let audiences = config
                 .jwt
                 .as_ref()
@@ -72,12 +104,15 @@ impl App {
             store,
             auth,
             tokens,
+            feed,
+            _feed_tasks: feed_tasks,
         })
     }
 
     pub fn grpc(&self) -> AuthGrpc {
         AuthGrpc::new(
             self.auth.clone(),
+            self.feed.clone(),
             self.tokens.clone(),
             self.config.callers.clone(),
             self.config.database.timeout,
@@ -116,12 +151,37 @@ impl App {
     }
 }
 
-/// One key set shared by the verifier and the issuer, so keys the issuer creates verify at once.
+/// Follows the database's changes: the store's feed reports, the app's `Feed` applies.
+fn start_feed(
+    config: &Config,
+    feed: &Feed,
+    caches: Caches,
+) -> Result<Vec<tokio::task::JoinHandle<()>>, StoreError> {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let follow = match config.database.kind {
+        DbKind::Postgres => {
+            let mut db = pg_settings(&config.database);
+            if let Some(url) = &config.feed.listen_url {
+                db.url = url.clone();
+            }
+            let heartbeat = config.feed.heartbeat;
+            store_feed::spawn_postgres(store_feed::PgFeedSettings { db, heartbeat }, tx)
+        }
+        DbKind::Sqlite => {
+            let pool = sqlite::pool(&sqlite_settings(&config.database, false))?;
+            store_feed::spawn_sqlite(pool, tx)
+        }
+    };
+    Ok(vec![follow, feed.start(caches, rx)])
+}
+
+/// The key set is shared by the verifier and the issuer, so keys the issuer creates verify at
+/// once, and handed to the change feed, which reloads it when the jwks table changes.
 fn jwt_parts(
     config: &Config,
     store: &Arc<dyn Store>,
     clock: &SharedClock,
-) -> Option<(Arc<Verifier>, Arc<Issuer>)> {
+) -> Option<(Arc<Verifier>, Arc<Issuer>, Arc<KeySet>)> {
     let settings = Arc::new(config.jwt.clone()?);
     if !store.has_jwks() {
         tracing::warn!("no jwks table (Better Auth's jwt plugin): JWTs are refused as UNSUPPORTED and IssueToken is off");
@@ -137,9 +197,9 @@ fn jwt_parts(
         clock.clone(),
     );
     let issuer = Issuer::new(rows, settings, secrets, clock.clone())
-        .with_key_set(keys)
+        .with_key_set(keys.clone())
         .read_only(config.session.read_only);
-    Some((Arc::new(verifier), Arc::new(issuer)))
+    Some((Arc::new(verifier), Arc::new(issuer), keys))
 }
 
 /// PostgreSQL that cannot be reached at start-up does not stop the service: it starts with a
@@ -236,20 +296,36 @@ pub async fn migrate(db: &DatabaseConfig) -> Result<MigrateOutcome, StoreError> 
     }
 }
 
+/// `migrate --change-feed`: the triggers that NOTIFY each replica (PostgreSQL only).
+pub async fn install_change_feed(db: &DatabaseConfig) -> Result<(), StoreError> {
+    match db.kind {
+        DbKind::Postgres => store_feed::install(&pg_settings(db)).await,
+        DbKind::Sqlite => Err(StoreError::Schema(
+            "SQLite needs no triggers: serve follows its changes through PRAGMA data_version \
+             (--follow-changes auto, the default)"
+                .into(),
+        )),
+    }
+}
+
 /// The binary's whole life: returns the process exit code.
 pub async fn main(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Migrate => {
+        Command::Migrate { change_feed } => {
             let database = Config::load_database(&cli.settings)?;
             let outcome = migrate(&database).await.context("migrate")?;
             say(match outcome {
                 MigrateOutcome::Created => {
                     "created Better Auth's schema (user, session, account, verification, jwks)"
                 }
-                MigrateOutcome::AlreadyPresent => {
-                    "Better Auth's schema is already present; nothing to do"
-                }
+                MigrateOutcome::AlreadyPresent => "Better Auth's schema is already present",
             });
+            if change_feed {
+                install_change_feed(&database)
+                    .await
+                    .context("migrate --change-feed")?;
+                say("installed the change feed's triggers (channel better_auth_grpc): serve follows them");
+            }
             Ok(())
         }
         Command::Serve => {

@@ -39,7 +39,12 @@ pub enum Command {
     /// Serve gRPC (the default).
     Serve,
     /// Create Better Auth's schema (user, session, account, verification, jwks) in an empty database.
-    Migrate,
+    Migrate {
+        /// Also install the change feed's triggers (PostgreSQL): each replica then drops a
+        /// signed-out session, a changed user or a changed key from its caches at once.
+        #[arg(long)]
+        change_feed: bool,
+    },
 }
 
 /// Why a command line cannot be used.
@@ -208,11 +213,12 @@ pub struct SettingsArgs {
     #[arg(long, env = "BETTER_AUTH_GRPC_READ_ONLY", global = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", default_value_t = false)]
     pub read_only: bool,
 
-    /// Opt-in cache of ValidateToken's session lookups: a found session is reused for this long,
-    /// so a signed-out session may still be answered valid for up to this long (its maximum
-    /// staleness; expiry is never stale). GetSession never uses it. 0 = off.
-    #[arg(long, env = "BETTER_AUTH_GRPC_SESSION_CACHE_MS", global = true, default_value_t = 0, value_parser = value_parser!(u64).range(0..=300_000))]
-    pub session_cache_ms: u64,
+    /// Cache of ValidateToken's session lookups. auto: on while the change feed is live (a
+    /// sign-out is dropped from it at once; entries kept 10 min), off without a feed. A number
+    /// of ms: also a maximum staleness where no feed is installed (a signed-out session may be
+    /// answered valid that long). 0 = off. Expiry is never stale; GetSession never uses it.
+    #[arg(long, env = "BETTER_AUTH_GRPC_SESSION_CACHE_MS", global = true, default_value = "auto", value_parser = cache_ms)]
+    pub session_cache_ms: CacheMs,
 
     /// Most sessions the session cache holds.
     #[arg(long, env = "BETTER_AUTH_GRPC_SESSION_CACHE_ENTRIES", global = true, default_value_t = 10_000, value_parser = value_parser!(u64).range(0..=10_000_000))]
@@ -404,9 +410,44 @@ pub struct SettingsArgs {
     #[arg(long, env = "BETTER_AUTH_GRPC_COOKIE_CACHE", global = true, default_value = "off", value_parser = ["off", "compact", "jwt", "jwe", "auto"])]
     pub cookie_cache: String,
 
+    /// The change feed: auto = PostgreSQL LISTENs to the triggers of `migrate --change-feed`
+    /// once installed, SQLite polls data_version; off = no feed (caches as without triggers).
+    #[arg(long, env = "BETTER_AUTH_GRPC_FOLLOW_CHANGES", global = true, default_value = "auto", value_parser = ["auto", "off"])]
+    pub follow_changes: String,
+
+    /// PostgreSQL URL the change feed LISTENs on (default DATABASE_URL). Must not go through a
+    /// transaction-mode pooler (Neon: the direct, non -pooler endpoint).
+    #[arg(long, env = "BETTER_AUTH_GRPC_LISTEN_DATABASE_URL", global = true)]
+    pub listen_database_url: Option<String>,
+
+    /// How often the change feed proves itself end to end; three missed beats count as lost.
+    #[arg(long, env = "BETTER_AUTH_GRPC_CHANGE_FEED_HEARTBEAT_MS", global = true, default_value_t = 500, value_parser = value_parser!(u64).range(50..=60_000))]
+    pub change_feed_heartbeat_ms: u64,
+
     /// The file's `[tables]`, `[columns]` and `[[callers]]`: structures no flag has.
     #[arg(skip)]
     pub file: FileStructures,
+}
+
+/// `--session-cache-ms`: `auto` or a number of milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CacheMs {
+    #[default]
+    Auto,
+    Ms(u64),
+}
+
+/// The most a chosen staleness may be.
+const MAX_CACHE_MS: u64 = 300_000;
+
+fn cache_ms(v: &str) -> Result<CacheMs, String> {
+    if v == "auto" {
+        return Ok(CacheMs::Auto);
+    }
+    match v.parse::<u64>() {
+        Ok(ms) if ms <= MAX_CACHE_MS => Ok(CacheMs::Ms(ms)),
+        _ => Err(format!("expected auto or 0..={MAX_CACHE_MS} (ms)")),
+    }
 }
 
 const TEN_YEARS: i64 = 10 * 365 * 86_400;

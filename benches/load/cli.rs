@@ -74,6 +74,20 @@ pub(crate) enum Cmd {
         #[arg(long, default_value_t = 0)]
         limit: usize,
     },
+    /// Delete sessions' rows and time until every replica refuses them (the change feed).
+    Revocation {
+        /// Comma-separated replica URLs.
+        #[arg(long, value_delimiter = ',')]
+        addrs: Vec<String>,
+        #[arg(long)]
+        pg: String,
+        #[arg(long)]
+        creds: PathBuf,
+        #[arg(long, default_value_t = 200)]
+        rounds: usize,
+        #[arg(long)]
+        results: Option<PathBuf>,
+    },
     /// One gRPC measurement.
     Grpc {
         #[arg(long)]

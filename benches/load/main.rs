@@ -9,6 +9,7 @@
 //!   grpc     --addr URL --rpc R --creds FILE --concurrency N …   one measurement, one JSON line
 //!   http     --url URL --mode M --creds FILE --concurrency N …   one measurement, one JSON line
 //!   pgbench  --url URL --users N --concurrency N …               one measurement, one JSON line
+//!   revocation --addrs URL,URL --pg URL --creds FILE [--rounds N]  delete→refused, per replica
 //!   startup  --bin PATH --addr HOST:PORT [--runs N] -- ARGS…     start to SERVING, idle RSS
 //!   rss / note                                                    one JSON line
 //!   report   --results FILE --out FILE                           the tables, ratios and targets
@@ -29,6 +30,7 @@ use crate::mint::mint;
 use crate::output::{emit, vm_rss_kib};
 use crate::pgbench::pgbench_run;
 use crate::report::report;
+use crate::revocation::revocation;
 use crate::seed::seed;
 use crate::startup::{startup, wait};
 
@@ -40,6 +42,7 @@ mod mint;
 mod output;
 mod pgbench;
 mod report;
+mod revocation;
 mod seed;
 mod startup;
 
@@ -103,6 +106,13 @@ fn main() -> Result<()> {
                 args,
             } => startup(&bin, &addr, runs, &backend, results, &args).await,
             Cmd::Wait { addr, timeout } => wait(&addr, timeout).await,
+            Cmd::Revocation {
+                addrs,
+                pg,
+                creds,
+                rounds,
+                results,
+            } => revocation(&addrs, &pg, &creds, rounds, &results).await,
             Cmd::Rss {
                 pid,
                 label,

@@ -7,6 +7,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use moka::future::Cache;
 use serde_json::Value;
 
+use super::feed::gate::{Gate, Ticket};
 use super::{credential::CredentialKind, error::AuthError};
 use crate::domain::{model::User, reason::Reason};
 use crate::store::{Store, StoreError};
@@ -15,18 +16,47 @@ use crate::store::{Store, StoreError};
 pub struct UserCheck {
     store: Arc<dyn Store>,
     cache: Cache<String, Option<User>>,
+    gate: Arc<Gate>,
 }
 
 impl UserCheck {
-    pub fn new(store: Arc<dyn Store>, staleness: Duration) -> Self {
+    /// `staleness` holds where no change feed is installed; a live feed drops a changed user
+    /// at once, and a lost one turns the cache off until it is back.
+    pub fn new(store: Arc<dyn Store>, staleness: Duration, gate: Arc<Gate>) -> Self {
         let cache = Cache::builder()
             .max_capacity(100_000)
             .time_to_live(staleness)
             .build();
-        Self { store, cache }
+        Self { store, cache, gate }
+    }
+
+    /// The change feed saw this user change.
+    pub async fn forget(&self, user_id: &str) {
+        self.cache.invalidate(user_id).await;
+    }
+
+    pub fn clear(&self) {
+        self.cache.invalidate_all();
     }
 
     pub async fn check(&self, user_id: &str, now: DateTime<Utc>) -> Result<User, AuthError> {
+        let user = match self.gate.ticket(true) {
+            Some(ticket) => self.cached(user_id, ticket).await?,
+            None => self.store.find_user(user_id).await?,
+        };
+        let user = user.ok_or(AuthError::refused(
+            CredentialKind::Jwt,
+            Reason::UserNotFound,
+        ))?;
+        if is_banned(&user, now) {
+            return Err(AuthError::refused(CredentialKind::Jwt, Reason::UserBanned));
+        }
+        Ok(user)
+    }
+}
+
+impl UserCheck {
+    async fn cached(&self, user_id: &str, ticket: Ticket) -> Result<Option<User>, AuthError> {
         let store = self.store.clone();
         let id = user_id.to_owned();
         let user = self
@@ -36,12 +66,8 @@ impl UserCheck {
             .map_err(|e: Arc<StoreError>| {
                 AuthError::Store(StoreError::Unavailable(e.to_string()))
             })?;
-        let user = user.ok_or(AuthError::refused(
-            CredentialKind::Jwt,
-            Reason::UserNotFound,
-        ))?;
-        if is_banned(&user, now) {
-            return Err(AuthError::refused(CredentialKind::Jwt, Reason::UserBanned));
+        if !self.gate.still(ticket) {
+            self.cache.invalidate(user_id).await;
         }
         Ok(user)
     }

@@ -4,6 +4,7 @@ pub mod cookie;
 pub mod cookie_cache;
 pub mod credential;
 pub mod error;
+pub mod feed;
 pub mod fresh_user;
 pub mod issue;
 pub mod session;

@@ -4,6 +4,7 @@ use std::{sync::Arc, time::Duration};
 
 use chrono::{DateTime, TimeDelta, Utc};
 
+use super::feed::gate::Gate;
 use super::session_cache::{Lookup, SessionCache};
 use crate::domain::{model::SessionAndUser, reason::Reason, time::millis};
 use crate::{clock::SharedClock, store::Store, store::StoreError};
@@ -18,11 +19,13 @@ pub struct SessionPolicy {
     pub disable_refresh: bool,
     /// Never write: no refresh, no deletion of expired rows (read replicas).
     pub read_only: bool,
-    /// ValidateToken's opt-in positive cache: how long a found session is reused (its
-    /// maximum staleness after sign-out); zero turns it off. IssueToken and GetSession never
-    /// read it.
+    /// ValidateToken's positive cache: how long a found session is kept; zero turns it off.
+    /// IssueToken and GetSession never read it.
     pub cache_ttl: Duration,
     pub cache_entries: u64,
+    /// The operator chose `cache_ttl` as a maximum staleness: the cache answers even where no
+    /// change feed is installed (never while an installed feed is lost).
+    pub cache_stale_ok: bool,
 }
 
 impl Default for SessionPolicy {
@@ -34,6 +37,7 @@ impl Default for SessionPolicy {
             read_only: false,
             cache_ttl: Duration::ZERO,
             cache_entries: 10_000,
+            cache_stale_ok: false,
         }
     }
 }
@@ -52,23 +56,37 @@ pub struct SessionService {
     clock: SharedClock,
     policy: SessionPolicy,
     cache: Option<SessionCache>,
+    gate: Arc<Gate>,
 }
 
 impl SessionService {
-    pub fn new(store: Arc<dyn Store>, clock: SharedClock, policy: SessionPolicy) -> Self {
+    /// `gate` says when the cache may answer (the change feed's state).
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: SharedClock,
+        policy: SessionPolicy,
+        gate: Arc<Gate>,
+    ) -> Self {
         let cache = SessionCache::new(policy.cache_ttl, policy.cache_entries);
         Self {
             store,
             clock,
             policy,
             cache,
+            gate,
         }
     }
 
-    /// Read-only check: the live session and its user, or why not. Never writes. With the
-    /// session cache on, a session found within its staleness is not looked up again.
+    /// The cache the change feed drops entries of.
+    pub fn cache(&self) -> Option<&SessionCache> {
+        self.cache.as_ref()
+    }
+
+    /// Read-only check: the live session and its user, or why not. Never writes. While the
+    /// gate admits it, a cached session is not looked up again.
     pub async fn validate(&self, token: &str) -> Result<SessionAndUser, SessionError> {
-        let Some(cache) = &self.cache else {
+        let ticket = self.gate.ticket(self.policy.cache_stale_ok);
+        let (Some(cache), Some(ticket)) = (&self.cache, ticket) else {
             return Ok(self.lookup(token).await?.0);
         };
         let key = SessionCache::key(token);
@@ -79,6 +97,9 @@ impl SessionService {
         }
         let (found, now) = self.lookup(token).await?;
         cache.insert(key, &found, now);
+        if !self.gate.still(ticket) {
+            cache.forget(&key);
+        }
         Ok(found)
     }
 

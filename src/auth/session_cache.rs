@@ -1,10 +1,12 @@
-//! The opt-in positive cache of ValidateToken's session lookups.
+//! The positive cache of ValidateToken's session lookups.
 //!
-//! A hit skips the database, so a session signed out (or a user deleted) is still answered
-//! valid until its entry is older than the stated maximum staleness: that is the price, and
-//! why it is off by default. Expiry is never stale: a hit past the session's `expiresAt` is
-//! refused like a miss would be. Only positive answers are kept, keyed by SHA-256 of the
-//! token (the token itself is never held).
+//! With the change feed live (`auth::feed`), a sign-out, a deleted session or a changed user
+//! drops its entries as soon as the change is committed, and the cache is on by default.
+//! Without a feed it is opt-in: a signed-out session is still answered valid until its entry is
+//! older than the chosen maximum staleness. Expiry is never stale: a hit past the session's
+//! `expiresAt` is refused like a miss would be. Only positive answers are kept, keyed by
+//! SHA-256 of the token (the token itself is never held), which is also how the feed names a
+//! session.
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,7 +16,7 @@ use moka::sync::Cache;
 
 use crate::domain::model::SessionAndUser;
 
-type Key = [u8; 32];
+pub type Key = [u8; 32];
 
 struct Entry {
     found: SessionAndUser,
@@ -78,8 +80,22 @@ impl SessionCache {
         self.entries.insert(key, Arc::new(entry));
     }
 
-    /// GetSession saw the row change (refreshed, expired, gone): drop what we remembered.
+    /// The row changed (refreshed, expired, gone): drop what we remembered.
     pub fn forget(&self, key: &Key) {
         self.entries.invalidate(key);
+    }
+
+    /// The user changed (banned, deleted, renamed): drop every session of theirs. A scan:
+    /// user changes are rare next to lookups, and an index would cost every insert.
+    pub fn forget_user(&self, user_id: &str) {
+        for (key, e) in self.entries.iter() {
+            if e.found.user.id == user_id {
+                self.entries.invalidate(key.as_ref());
+            }
+        }
+    }
+
+    pub fn clear(&self) {
+        self.entries.invalidate_all();
     }
 }

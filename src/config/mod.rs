@@ -14,6 +14,7 @@ mod cookie_cache;
 mod database;
 pub(crate) mod defaults;
 pub(crate) mod error;
+mod feed;
 pub mod file;
 mod jwt;
 mod private_file;
@@ -28,6 +29,7 @@ pub use database::{redact_url, DatabaseConfig, DbKind};
 pub use defaults::*;
 use error::bad;
 pub use error::ConfigError;
+pub use feed::FeedConfig;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -58,6 +60,8 @@ pub struct Config {
     pub transport: transport::TransportConfig,
     /// `--cookie-cache`: Better Auth's session_data cookie is read; `None` when off.
     pub cookie_cache: Option<crate::auth::cookie_cache::CookieCacheRules>,
+    /// `--change-feed`, `--listen-database-url`, the heartbeat.
+    pub feed: FeedConfig,
 }
 
 impl Config {
@@ -84,6 +88,7 @@ impl Config {
         file_was_read(s)?;
         let embedded_default = database::is_embedded_default(s);
         let database = database::for_serve(s, workdir)?;
+        let feed = feed::build(s, &database)?;
         let base_origin = session::base_origin(s)?;
         let credentials = session::credentials(s, base_origin.as_deref())?;
         let cookie_reason = session::cookie_reason(s, base_origin.as_deref());
@@ -126,6 +131,7 @@ impl Config {
             demo_api_key,
             transport,
             cookie_cache,
+            feed,
         })
     }
 }

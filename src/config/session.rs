@@ -3,9 +3,10 @@ use std::time::Duration;
 
 use chrono::TimeDelta;
 
+use super::defaults::FEED_SESSION_CACHE;
 use super::error::{bad, ConfigError};
 use crate::auth::{credential::CredentialRules, session::SessionPolicy};
-use crate::cli::SettingsArgs;
+use crate::cli::{CacheMs, SettingsArgs};
 
 /// Better Auth keeps only the origin of its base URL (docs/better-auth-compat.md §5).
 pub fn base_origin(s: &SettingsArgs) -> Result<Option<String>, ConfigError> {
@@ -76,8 +77,12 @@ pub fn policy(s: &SettingsArgs) -> SessionPolicy {
         update_age: TimeDelta::seconds(s.session_update_age),
         disable_refresh: s.disable_session_refresh,
         read_only: s.read_only,
-        cache_ttl: Duration::from_millis(s.session_cache_ms),
+        cache_ttl: match s.session_cache_ms {
+            CacheMs::Auto => FEED_SESSION_CACHE,
+            CacheMs::Ms(ms) => Duration::from_millis(ms),
+        },
         cache_entries: s.session_cache_entries,
+        cache_stale_ok: s.session_cache_ms != CacheMs::Auto,
     }
 }
 

@@ -7,3 +7,4 @@ pub mod limits;
 pub mod server;
 pub mod service;
 pub mod status;
+pub mod watch;

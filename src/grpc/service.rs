@@ -3,10 +3,12 @@ use std::{future::Future, time::Duration};
 
 use tonic::{Request, Response, Status};
 
+use super::watch::{self, EventStream};
 use super::{convert, status};
 use crate::auth::{
     callers::{Caller, Callers},
     error::AuthError,
+    feed::Feed,
     issue::{IssueRequest, Subject, TokenService},
     validate::{Authenticator, Verified},
 };
@@ -16,6 +18,7 @@ use crate::token::IssuedJwt;
 
 pub struct AuthGrpc {
     auth: Authenticator,
+    feed: Feed,
     tokens: Option<TokenService>,
     callers: Callers,
     /// Upper bound for the database work of one call.
@@ -25,12 +28,14 @@ pub struct AuthGrpc {
 impl AuthGrpc {
     pub fn new(
         auth: Authenticator,
+        feed: Feed,
         tokens: Option<TokenService>,
         callers: Callers,
         db_timeout: Duration,
     ) -> Self {
         Self {
             auth,
+            feed,
             tokens,
             callers,
             db_timeout,
@@ -104,6 +109,15 @@ fn caller_deadline(metadata: &tonic::metadata::MetadataMap) -> Option<Duration> 
 
 #[tonic::async_trait]
 impl AuthService for AuthGrpc {
+    type WatchSessionsStream = EventStream;
+
+    async fn watch_sessions(
+        &self,
+        _request: Request<pb::WatchSessionsRequest>,
+    ) -> Result<Response<EventStream>, Status> {
+        Ok(Response::new(watch::events(&self.feed)))
+    }
+
     async fn validate_token(
         &self,
         request: Request<pb::ValidateTokenRequest>,

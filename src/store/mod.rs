@@ -8,6 +8,7 @@ use crate::domain::model::{JwkRow, Session, User};
 mod catalog;
 pub mod columns;
 pub mod dialect;
+pub mod feed;
 pub mod held;
 pub mod lazy;
 pub mod pg_time;

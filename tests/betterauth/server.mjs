@@ -15,6 +15,7 @@
 //   BA_COOKIE_CACHE_MAX_AGE     session.cookieCache.maxAge, seconds (unset = Better Auth's 300)
 //   BA_JWT_SESSION_COOKIE_CACHE=1  jwt({ sessionCookieCache: true }): the jwt strategy signs with the jwks keys
 //                               (needs BA_COOKIE_CACHE=jwt and the jwt plugin)
+//   BA_DELETE_USER=1            user.deleteUser.enabled (POST /delete-user)
 //   BA_MIGRATE=1                create/upgrade the schema with Better Auth's getMigrations() before serving
 //   BA_MIGRATE_ONLY=1           migrate, print {"migrated":true} and exit 0
 //   BA_LOG_LEVEL                Better Auth logger level (debug|info|warn|error), default Better Auth's
@@ -150,6 +151,7 @@ const options = {
 	emailAndPassword: { enabled: true },
 	session,
 	plugins,
+	...(envFlag("BA_DELETE_USER") ? { user: { deleteUser: { enabled: true } } } : {}),
 	logger: {
 		...(process.env.BA_LOG_LEVEL ? { level: process.env.BA_LOG_LEVEL } : {}),
 		log: (level, message, ...args) => console.error(`[better-auth ${level}] ${message}`, ...args),

@@ -3,7 +3,10 @@
 use super::*;
 
 pub async fn never_answers_issue_or_get_session(db: Db) {
-    let c = start(&db, "", |a| a.session_cache_ms = 60_000).await;
+    let c = start(&db, "", |a| {
+        a.session_cache_ms = better_auth_grpc::cli::CacheMs::Ms(60_000)
+    })
+    .await;
     assert!(c.validate(&c.cookie).await.valid, "warms the cache");
     // Sign-out deletes the row.
     c.s.store.delete_session(&c.session.token).await.unwrap();
