@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from fastapi.testclient import TestClient
-from httpx import Response
+
+
+class Response(Protocol):
+    """An HTTP answer: the test client's (httpx2 under Starlette) or httpx's."""
+
+    @property
+    def status_code(self) -> int: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+    def json(self) -> Any: ...
 
 
 def user_input(text: str, attachments: list[str] | None = None) -> dict[str, Any]:
