@@ -57,6 +57,17 @@ async def _streaming_response(result: StreamingResult) -> Response:
     return StreamingResponse(_stream(first, events), media_type="text/event-stream")
 
 
+async def _body_at_most(request: Request, limit: int) -> bytes:
+    """The body, refused (413) as soon as it grows past `limit` rather than after reading it all."""
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > limit:
+            # 413 as a number: Starlette renamed its constant and warns on the old one
+            raise _problem(413, "TOO_LARGE", f"attachments are at most {limit} bytes")
+    return bytes(data)
+
+
 def create_app(target: str | None = None, *, db_path: Path | None = None, audience: str | None = None) -> FastAPI:
     guard = BetterAuthGuard(
         target or os.environ.get("AUTH_GRPC_TARGET", "127.0.0.1:50051"),
@@ -90,9 +101,7 @@ def create_app(target: str | None = None, *, db_path: Path | None = None, audien
 
     @app.put("/chatkit/attachments/{attachment_id}", status_code=status.HTTP_204_NO_CONTENT)
     async def upload(attachment_id: str, request: Request, ctx: RequestContext = Depends(context)) -> None:
-        data = await request.body()
-        if len(data) > MAX_UPLOAD:
-            raise _problem(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, "TOO_LARGE", "attachment too large")
+        data = await _body_at_most(request, MAX_UPLOAD)
         try:
             await attachments.upload(attachment_id, data, ctx)
         except NotFoundError as e:

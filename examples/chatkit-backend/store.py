@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from chatkit.store import AttachmentStore, NotFoundError, Store
+from chatkit.store import AttachmentStore, NotFoundError, Store, StoreItemType, default_generate_id
 from chatkit.types import Attachment, AttachmentCreateParams, FileAttachment, Page, ThreadItem, ThreadMetadata
 from pydantic import TypeAdapter
 
@@ -65,6 +66,13 @@ class Database:
         return await asyncio.to_thread(self._call, fn)
 
 
+def new_id(kind: StoreItemType) -> str:
+    """ChatKit's prefix with a whole UUID: its default 8 hex digits collide within one table of ~10^5
+    rows, and ids are unique across users here."""
+    prefix = default_generate_id(kind).partition("_")[0]
+    return f"{prefix}_{uuid.uuid4().hex}"
+
+
 def _found(changed: int, what: str) -> None:
     if changed == 0:
         raise NotFoundError(f"{what} not found")
@@ -85,6 +93,12 @@ def _order(order: str) -> tuple[str, str]:
 class SQLiteStore(Store[RequestContext]):
     def __init__(self, db: Database) -> None:
         self.db = db
+
+    def generate_thread_id(self, context: RequestContext) -> str:
+        return new_id("thread")
+
+    def generate_item_id(self, item_type: StoreItemType, thread: ThreadMetadata, context: RequestContext) -> str:
+        return new_id(item_type)
 
     async def load_thread(self, thread_id: str, context: RequestContext) -> ThreadMetadata:
         def q(db: sqlite3.Connection) -> str | None:
@@ -198,6 +212,9 @@ class SQLiteAttachmentStore(AttachmentStore[RequestContext]):
 
     def __init__(self, db: Database) -> None:
         self.db = db
+
+    def generate_attachment_id(self, mime_type: str, context: RequestContext) -> str:
+        return new_id("attachment")
 
     async def create_attachment(self, input: AttachmentCreateParams, context: RequestContext) -> Attachment:
         attachment_id = self.generate_attachment_id(input.mime_type, context)

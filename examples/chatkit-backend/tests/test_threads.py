@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 import chatkit_requests as ck
+from app import MAX_UPLOAD
 from harness import BetterAuth, SignedUp, jwt_of, sign_up
 
 
@@ -125,3 +126,9 @@ def test_pages_through_threads(http: TestClient, better_auth: BetterAuth) -> Non
     assert [t["id"] for t in page["data"]] == ids[:2] and page["has_more"] and page["after"] == ids[1]
     rest = ck.post(http, {"type": "threads.list", "params": {"limit": 2, "order": "asc", "after": page["after"]}}, auth).json()
     assert [t["id"] for t in rest["data"]] == ids[2:] and not rest["has_more"]
+
+
+def test_an_upload_over_the_limit_is_413(http: TestClient, alice_jwt: dict[str, str]) -> None:
+    attachment = ck.post(http, ck.new_attachment("big.bin"), alice_jwt).json()
+    r = http.put("/chatkit/attachments/" + attachment["id"], content=b"x" * (MAX_UPLOAD + 1), headers=alice_jwt)
+    assert r.status_code == 413 and ck.reason(r) == "TOO_LARGE", r.text

@@ -20,8 +20,10 @@ from harness import SignedUp
 EXAMPLE = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture
-def served(service: LocalService, tmp_path: Path) -> Iterator[str]:
+@pytest.fixture(scope="module")
+def served(service: LocalService, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One uvicorn for the module: importing ChatKit's SDK takes seconds on a busy machine."""
+    tmp_path = tmp_path_factory.mktemp("uvicorn")
     port = free_port()
     env = {**os.environ, "AUTH_GRPC_TARGET": service.target, "CHATKIT_DB": str(tmp_path / "chatkit.sqlite")}
     with (tmp_path / "uvicorn.log").open("wb") as log:
@@ -38,7 +40,7 @@ def served(service: LocalService, tmp_path: Path) -> Iterator[str]:
 
 
 def _wait_for(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # a loaded CI machine imports slowly
     while time.monotonic() < deadline:
         if process.poll() is not None:
             pytest.fail(f"uvicorn exited:\n{log.read_text()[-2000:]}", pytrace=False)
@@ -60,5 +62,8 @@ def test_served_by_uvicorn_streams_sse(served: str, alice_jwt: dict[str, str]) -
 
 
 def test_cookie_over_the_wire(served: str, alice: SignedUp) -> None:
-    r = httpx.post(f"{served}/chatkit", content=json.dumps(ck.listing()), headers={"Cookie": alice.cookie})
-    assert r.status_code == 200 and r.json()["data"] == []
+    headers = {"content-type": "application/json", "Cookie": alice.cookie}
+    r = httpx.post(f"{served}/chatkit", content=json.dumps(ck.create("by cookie")), headers=headers)
+    thread_id = ck.of_type(ck.events(r), "thread.created")[0]["thread"]["id"]
+    r = httpx.post(f"{served}/chatkit", content=json.dumps(ck.listing()), headers=headers)
+    assert r.status_code == 200 and thread_id in [t["id"] for t in r.json()["data"]]
