@@ -318,7 +318,12 @@ pub async fn main(cli: Cli) -> anyhow::Result<()> {
                 MigrateOutcome::Created => {
                     "created Better Auth's schema (user, session, account, verification, jwks)"
                 }
-                MigrateOutcome::AlreadyPresent => "Better Auth's schema is already present",
+                MigrateOutcome::AlreadyPresent if change_feed => {
+                    "Better Auth's schema is already present"
+                }
+                MigrateOutcome::AlreadyPresent => {
+                    "Better Auth's schema is already present; nothing to do"
+                }
             });
             if change_feed {
                 install_change_feed(&database)
@@ -358,6 +363,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         Some(_) => "on",
     };
     log_cookie_choice(&app.config);
+    tracing::info!("change feed: {}", feed_line(&app.config).await);
     tracing::info!(
         %addr,
         tls,
@@ -366,6 +372,27 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     app.serve(listener, shutdown).await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Whether the change feed is on, for the start-up line (the feed itself reports changes later).
+async fn feed_line(config: &Config) -> String {
+    if !config.feed.on {
+        return "off (--follow-changes off): no session cache unless --session-cache-ms".into();
+    }
+    if config.database.kind == DbKind::Sqlite {
+        return format!("on: PRAGMA data_version every {:?}", store_feed::SQLITE_POLL_EVERY);
+    }
+    let mut db = pg_settings(&config.database);
+    if let Some(url) = &config.feed.listen_url {
+        db.url = url.clone();
+    }
+    match store_feed::probe(&db).await {
+        Ok(true) => "on: triggers installed, LISTEN on a connection of its own; session cache on".into(),
+        Ok(false) => "off: no triggers (run `better-auth-grpc migrate --change-feed`); \
+             it turns on by itself once they exist"
+            .into(),
+        Err(e) => format!("not known yet ({e}): on once the database answers with the triggers"),
+    }
 }
 
 /// Which session cookie is read, and why; without BETTER_AUTH_URL a real database is served on

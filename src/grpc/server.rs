@@ -42,6 +42,7 @@ pub async fn serve(
     let reflection_v1alpha = reflection()?
         .build_v1alpha()?
         .max_decoding_message_size(max);
+    let feed = service.feed();
     let (auth, in_flight) = Guarded::new(
         AuthServiceServer::new(service).max_decoding_message_size(max),
         transport.max_concurrent_requests,
@@ -58,6 +59,7 @@ pub async fn serve(
     let signal = async move {
         shutdown.await;
         health_state.drain().await;
+        feed.close();
         tracing::info!(
             in_flight = calls.count(),
             "draining: health NOT_SERVING, listener closed, in-flight calls finishing"

@@ -42,6 +42,11 @@ impl AuthGrpc {
         }
     }
 
+    /// What ends the WatchSessions streams when the server drains.
+    pub fn feed(&self) -> Feed {
+        self.feed.clone()
+    }
+
     /// The calling service: by its `x-api-key` metadata when it sends one, else by the
     /// client certificate it presented under mutual TLS.
     fn caller<T>(&self, request: &Request<T>) -> Result<&Caller, AuthError> {

@@ -1,6 +1,7 @@
 //! WatchSessions: the change feed's events as a stream. A subscriber first learns the feed's
 //! state (LIVE or RESET), then every event applied after it subscribed; one that falls more than
 //! the backlog behind gets a RESET (and LIVE again if the feed is live), never a silent gap.
+//! When the server drains, each stream ends with a RESET, so open streams do not hold the drain.
 use std::pin::Pin;
 
 use futures::{stream, Stream, StreamExt};
@@ -16,13 +17,18 @@ pub type EventStream = Pin<Box<dyn Stream<Item = Result<SessionEvent, Status>> +
 pub fn events(feed: &Feed) -> EventStream {
     let rx = feed.subscribe();
     let first = state_events(feed.state());
-    let rest = stream::unfold((rx, feed.clone()), |(mut rx, feed)| async move {
-        let events = match rx.recv().await {
-            Ok(signal) => vec![event(&signal)],
-            Err(RecvError::Lagged(_)) => state_events(feed.state()),
-            Err(RecvError::Closed) => return None,
+    let closed = Box::pin(feed.closed());
+    let rest = stream::unfold(Some((rx, feed.clone(), closed)), |state| async move {
+        let (mut rx, feed, mut closed) = state?;
+        let events = tokio::select! {
+            () = &mut closed => return Some((stream::iter(vec![kind(Kind::Reset)]), None)),
+            next = rx.recv() => match next {
+                Ok(signal) => vec![event(&signal)],
+                Err(RecvError::Lagged(_)) => state_events(feed.state()),
+                Err(RecvError::Closed) => return None,
+            },
         };
-        Some((stream::iter(events), (rx, feed)))
+        Some((stream::iter(events), Some((rx, feed, closed))))
     })
     .flatten();
     Box::pin(stream::iter(first).chain(rest).map(Ok))

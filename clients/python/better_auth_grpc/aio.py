@@ -121,7 +121,9 @@ class AsyncAuthClient:
         attempts = Attempts(self._policy, timeout)
         while True:
             try:
-                return await method(request, timeout=attempts.remaining(), metadata=metadata)
+                return await method(
+                    request, timeout=attempts.remaining(), metadata=(*metadata, *trace_metadata())
+                )
             except aio.AioRpcError as e:
                 code = e.code()
                 delay = attempts.retry_delay(code)

@@ -106,7 +106,9 @@ class AuthClient:
         attempts = Attempts(self._policy, timeout)
         while True:
             try:
-                return method(request, timeout=attempts.remaining(), metadata=metadata)
+                return method(
+                    request, timeout=attempts.remaining(), metadata=(*metadata, *trace_metadata())
+                )
             except grpc.RpcError as e:
                 call = cast(grpc.Call, e)
                 code = call.code()

@@ -2,7 +2,7 @@
 //! then the caches, then the subscribers.
 use std::sync::Arc;
 
-use tokio::sync::{broadcast, mpsc::UnboundedReceiver};
+use tokio::sync::{broadcast, mpsc::UnboundedReceiver, watch};
 use tokio::task::JoinHandle;
 
 use super::gate::{FeedState, Gate};
@@ -26,6 +26,9 @@ pub struct Caches {
 pub struct Feed {
     gate: Arc<Gate>,
     events: broadcast::Sender<FeedSignal>,
+    /// Set when the server drains: subscribers' streams end (after a RESET) instead of holding
+    /// the drain open.
+    closing: Arc<watch::Sender<bool>>,
 }
 
 impl Feed {
@@ -33,6 +36,20 @@ impl Feed {
         Self {
             gate: Arc::new(Gate::new(initial)),
             events: broadcast::channel(BACKLOG).0,
+            closing: Arc::new(watch::channel(false).0),
+        }
+    }
+
+    /// Ends every subscriber's stream (the server is draining).
+    pub fn close(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// Resolves once `close` was called.
+    pub fn closed(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut rx = self.closing.subscribe();
+        async move {
+            let _ = rx.wait_for(|closing| *closing).await;
         }
     }
 

@@ -13,7 +13,7 @@ mod payload;
 mod postgres;
 mod sqlite;
 
-pub use postgres::{install, triggers_installed, PgFeedSettings};
+pub use postgres::{install, probe, triggers_installed, PgFeedSettings};
 pub use sqlite::POLL_EVERY as SQLITE_POLL_EVERY;
 
 /// The channel the triggers notify.

@@ -43,6 +43,18 @@ pub async fn install(db: &PgSettings) -> Result<(), StoreError> {
     tx.commit().await.map_err(map_sqlx)
 }
 
+/// Whether the triggers are installed, on a connection of its own (the start-up line).
+pub async fn probe(db: &PgSettings) -> Result<bool, StoreError> {
+    let one = PgSettings {
+        max_connections: 1,
+        ..db.clone()
+    };
+    let pool = pool(&one)?;
+    let installed = triggers_installed(&pool).await;
+    pool.close().await;
+    installed
+}
+
 pub async fn triggers_installed(pool: &PgPool) -> Result<bool, StoreError> {
     sqlx::query_scalar(INSTALLED)
         .persistent(false)
