@@ -39,7 +39,7 @@ def utc_now() -> dt.datetime:
 class LocalCacheStats:
     """A snapshot: `live` (subscribed and LIVE: answers may come from the cache), `entries`, and the
     counts since the client was made: `hits` (answered locally), `misses` (asked the service),
-    `resets` (the cache emptied because of RESET, FLUSH or a broken stream)."""
+    `resets` (times a live cache was emptied: RESET, FLUSH, a broken stream, `close`)."""
 
     live: bool
     entries: int
@@ -132,8 +132,9 @@ class LocalCache:
             return LocalCacheStats(self._live, len(self._entries), self._hits, self._misses, self._resets)
 
     def _clear(self, *, live: bool) -> None:
+        if self._live or self._entries:
+            self._resets += 1
         self._live = live
-        self._resets += 1
         self._entries.clear()
         self._by_session.clear()
         self._by_user.clear()

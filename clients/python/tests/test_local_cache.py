@@ -69,6 +69,8 @@ async def test_a_repeat_is_answered_locally_and_close_empties_it(own_service: Lo
     assert stats is not None and stats.entries == 1
     await c.close()
     assert c.local_cache_stats() == LocalCacheStats(False, 0, stats.hits, stats.misses, stats.resets + 1)
+    assert (await c.validate_token(demo_token(own_service))).valid, "a closed client opens again on use"
+    await c.close()
 
 
 async def test_a_deleted_session_is_refused_within_the_bound(own_service: LocalService) -> None:
@@ -85,7 +87,9 @@ async def test_a_stopped_service_empties_the_cache(own_service: LocalService) ->
     token = demo_token(own_service)
     async with AsyncAuthClient(own_service.target, local_cache=True, timeout=1.0) as c:
         await warm(c, token)
-        own_service.stop()
+        # An open WatchSessions stream keeps a draining service up for its whole drain timeout
+        # (10 s): cut it short, as a crash would.
+        own_service.stop(timeout=1.0)
         with pytest.raises(AuthUnavailable):
             await c.validate_token(token)
         await asyncio.sleep(0.2)  # the stream's task sees the end too
