@@ -50,7 +50,8 @@ class SignedUp:
     bearer: str  # the bearer plugin's set-auth-token
 
 
-def _start_better_auth(workdir: Path) -> BetterAuth:
+def _start_better_auth(workdir: Path, database: str | None = None) -> BetterAuth:
+    """Better Auth on a SQLite file in `workdir`, or on `database` (a postgres:// URL)."""
     node = shutil.which("node")
     if node is None:
         pytest.fail("node not found: the end-to-end test runs real Better Auth", pytrace=False)
@@ -60,7 +61,7 @@ def _start_better_auth(workdir: Path) -> BetterAuth:
     secret = secrets.token_urlsafe(48)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BETTER_AUTH_", "BA_"))}
     env.update(
-        BA_DATABASE=str(db),
+        BA_DATABASE=database or str(db),
         BA_MIGRATE="1",
         BA_EXIT_WITH_STDIN="1",
         BA_PORT="0",
