@@ -118,8 +118,10 @@ class LocalCache:
                 self._drop_all(self._by_user.get(event.user_id, set()))
             elif kind == _Kind.KEYS:
                 self._drop_all(self._jwts)
-            else:  # RESET, FLUSH, and kinds from a newer service: the safe answer is to drop all.
-                self._clear(live=self._live and kind == _Kind.FLUSH)
+            elif kind == _Kind.RESET:
+                self._clear(live=False)
+            else:  # FLUSH, or a kind from a newer service: something changed, so drop everything
+                self._clear(live=self._live)
 
     def reset(self) -> None:
         """The stream ended or failed (or the client closed): empty, and cache nothing until LIVE."""

@@ -84,6 +84,8 @@ class AsyncWatcher:
                 log.info("WatchSessions ended; local cache emptied")
             except aio.AioRpcError as e:
                 log.info("WatchSessions failed (%s); local cache emptied", e.code().name)
+            except Exception:  # anything else: still never serve from the cache, and try again
+                log.warning("WatchSessions failed; local cache emptied", exc_info=True)
             finally:
                 self.cache.reset()
                 call.cancel()
@@ -127,6 +129,8 @@ class ThreadWatcher:
             except grpc.RpcError as e:
                 code = e.code() if isinstance(e, grpc.Call) else None
                 log.info("WatchSessions failed (%s); local cache emptied", code)
+            except Exception:  # anything else: still never serve from the cache, and try again
+                log.warning("WatchSessions failed; local cache emptied", exc_info=True)
             finally:
                 self.cache.reset()
                 call.cancel()

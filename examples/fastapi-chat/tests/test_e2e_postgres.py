@@ -92,7 +92,9 @@ def better_auth(postgres: Cluster, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 @pytest.fixture(scope="module")
-def service(binary: Path, postgres: Cluster, better_auth: BetterAuth, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalService]:
+def service(
+    binary: Path, postgres: Cluster, better_auth: BetterAuth, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LocalService]:
     env = {"DATABASE_URL": postgres.url, "BETTER_AUTH_SECRET": better_auth.secret, "BETTER_AUTH_URL": BASE_URL}
     migrate = subprocess.run(
         [str(binary), "migrate", "--change-feed"], env={**os.environ, **env}, capture_output=True, text=True
