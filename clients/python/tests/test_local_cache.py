@@ -144,3 +144,17 @@ def test_local_cache_entries_must_be_positive() -> None:
     with pytest.raises(ValueError):
         AsyncAuthClient(local_cache=True, local_cache_entries=0)
 
+
+
+def test_the_sync_client_stops_serving_from_cache_when_the_service_stops(own_service: LocalService) -> None:
+    token = demo_token(own_service)
+    with AuthClient(own_service.target, local_cache=True, timeout=1.0) as c:
+        deadline = time.monotonic() + 5
+        while not ((s := c.local_cache_stats()) and s.live and s.entries):
+            assert time.monotonic() < deadline, "the sync client's cache did not fill"
+            c.validate_token(token)
+            time.sleep(0.01)
+        assert c.validate_token(token).valid
+        own_service.stop(timeout=1.0)  # the drain would wait for the open stream: cut it short
+        with pytest.raises(AuthUnavailable):
+            c.validate_token(token)
