@@ -4,5 +4,8 @@
 # when the checked-in stubs and a fresh generation differ.
 #   PYTHON=target/py-venv/bin/python clients/python/regen.sh
 set -euo pipefail
+py=${PYTHON:-python3}
+# A relative PYTHON (as above) names a path from where the script was called, not from here.
+[[ "$py" == */* && "$py" != /* ]] && py="$PWD/$py"
 cd "$(dirname "${BASH_SOURCE[0]}")"
-exec "${PYTHON:-python3}" codegen.py
+exec "$py" codegen.py

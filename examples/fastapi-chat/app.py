@@ -38,10 +38,11 @@ class Me(BaseModel):
     expires_at: dt.datetime | None
 
 
-def create_app(target: str | None = None, *, audience: str | None = None) -> FastAPI:
+def create_app(target: str | None = None, *, audience: str | None = None, local_cache: bool | None = None) -> FastAPI:
     guard = BetterAuthGuard(
         target or os.environ.get("AUTH_GRPC_TARGET", "127.0.0.1:50051"),
         audience=audience or os.environ.get("AUTH_JWT_AUDIENCE") or None,
+        local_cache=os.environ.get("AUTH_LOCAL_CACHE") == "1" if local_cache is None else local_cache,
     )
 
     @asynccontextmanager
@@ -50,6 +51,7 @@ def create_app(target: str | None = None, *, audience: str | None = None) -> Fas
         await guard.aclose()
 
     app = FastAPI(title="fastapi-chat", lifespan=lifespan)
+    app.state.guard = guard  # for its client's local_cache_stats()
 
     @app.get("/")
     async def index(user: AuthenticatedUser | None = Depends(guard.optional_user)) -> dict[str, str]:

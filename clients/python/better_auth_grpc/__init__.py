@@ -12,6 +12,7 @@
 `AsyncAuthClient` is the asyncio twin; `better_auth_grpc.fastapi` has FastAPI dependencies.
 """
 
+from ._local_cache import LocalCacheStats
 from ._policy import CallPolicy
 from .aio import AsyncAuthClient
 from .client import AuthClient
@@ -37,6 +38,7 @@ __all__ = [
     "InvalidCredential",
     "InvalidRequest",
     "IssuedToken",
+    "LocalCacheStats",
     "PermissionDenied",
     "Reason",
     "Session",

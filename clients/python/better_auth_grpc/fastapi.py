@@ -62,7 +62,10 @@ class BetterAuthGuard:
     `target`: the better-auth-grpc address. `cookie_names`: the session cookie names to look for
     (set `advanced.cookiePrefix`'s if you changed it). `audience`: for JWTs, accept only this
     audience. `timeout`/`max_attempts`: per request to the auth service, see `AsyncAuthClient`.
-    Pass `client=` to share an `AsyncAuthClient`. Call `await guard.aclose()` at shutdown.
+    `local_cache=True`: repeats of a valid credential are answered in-process while the service's
+    WatchSessions stream is live, and a revocation it reports is refused at once (see the package
+    README). Pass `client=` to share an `AsyncAuthClient` (its own `local_cache` then applies).
+    Call `await guard.aclose()` at shutdown (it closes the stream).
     """
 
     def __init__(
@@ -76,8 +79,13 @@ class BetterAuthGuard:
         accept_cookie: bool = True,
         timeout: float = 2.0,
         max_attempts: int = 3,
+        local_cache: bool = False,
     ) -> None:
-        self.client = client if client is not None else AsyncAuthClient(target, timeout=timeout, max_attempts=max_attempts)
+        self.client = (
+            client
+            if client is not None
+            else AsyncAuthClient(target, timeout=timeout, max_attempts=max_attempts, local_cache=local_cache)
+        )
         self.cookie_names = frozenset(cookie_names)
         self.audience = audience
         self.accept_bearer = accept_bearer

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -131,3 +133,27 @@ def test_a_jwt_gets_through_without_a_session(jwt_service: LocalService) -> None
         wrong_audience = http.get("/jwt", headers={"Authorization": f"Bearer {plain}"})
         assert wrong_audience.status_code == 401
         assert wrong_audience.json()["detail"]["reason"] == "JWT_BAD_AUDIENCE"
+
+
+def test_the_guard_with_local_cache_refuses_a_deleted_session_within_a_second(own_service: LocalService) -> None:
+    token = own_service.session_token
+    assert token
+    guard = BetterAuthGuard(own_service.target, local_cache=True)
+    headers = {"Authorization": f"Bearer {token}"}
+    with TestClient(_app(guard)) as http:
+        deadline = time.monotonic() + 5
+        while not ((s := guard.client.local_cache_stats()) and s.live and s.entries):
+            assert time.monotonic() < deadline, f"the guard's local cache did not fill: {s}"
+            assert http.get("/private", headers=headers).status_code == 200
+        hits = s.hits
+        assert http.get("/private", headers=headers).status_code == 200
+        assert (s := guard.client.local_cache_stats()) is not None and s.hits == hits + 1
+        with sqlite3.connect(own_service.workdir / "better-auth-grpc.sqlite") as db:
+            db.execute("DELETE FROM session WHERE token = ?", (token,))
+        db.close()
+        start = time.monotonic()
+        while (r := http.get("/private", headers=headers)).status_code == 200:
+            assert time.monotonic() - start < 1.0, "the guard still let a deleted session through"
+        took = time.monotonic() - start
+        assert r.status_code == 401 and r.json()["detail"]["reason"] == "SESSION_NOT_FOUND"
+    print(f"\nguard with local cache: deleted session refused after {took * 1000:.1f} ms")

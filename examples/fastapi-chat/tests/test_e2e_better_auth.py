@@ -50,7 +50,8 @@ class SignedUp:
     bearer: str  # the bearer plugin's set-auth-token
 
 
-def _start_better_auth(workdir: Path) -> BetterAuth:
+def _start_better_auth(workdir: Path, database: str | None = None) -> BetterAuth:
+    """Better Auth on a SQLite file in `workdir`, or on `database` (a postgres:// URL)."""
     node = shutil.which("node")
     if node is None:
         pytest.fail("node not found: the end-to-end test runs real Better Auth", pytrace=False)
@@ -60,7 +61,7 @@ def _start_better_auth(workdir: Path) -> BetterAuth:
     secret = secrets.token_urlsafe(48)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BETTER_AUTH_", "BA_"))}
     env.update(
-        BA_DATABASE=str(db),
+        BA_DATABASE=database or str(db),
         BA_MIGRATE="1",
         BA_EXIT_WITH_STDIN="1",
         BA_PORT="0",
@@ -209,12 +210,22 @@ def _expire_sessions_of(ba: BetterAuth, email: str) -> None:
         assert n == 1
 
 
+def _refused(http: TestClient, headers: dict[str, str]) -> httpx.Response:
+    """The first answer that is not 200: the service's session cache follows Better Auth's commits
+    within its 25 ms SQLite data_version poll, not at once; allow a second."""
+    start = time.monotonic()
+    while (r := http.get("/me", headers=headers)).status_code == 200:
+        assert time.monotonic() - start < 1.0, "still let through a second after the change"
+        time.sleep(0.005)
+    return r
+
+
 def test_expired_session_is_401_session_expired(http: TestClient, better_auth: BetterAuth) -> None:
     bob = sign_up(better_auth, "Bob Expired")
     assert http.get("/me", headers={"Cookie": bob.cookie}).status_code == 200
     _expire_sessions_of(better_auth, bob.email)
     for headers in ({"Cookie": bob.cookie}, {"Authorization": f"Bearer {bob.bearer}"}):
-        r = http.get("/me", headers=headers)
+        r = _refused(http, headers)
         assert r.status_code == 401 and r.json()["detail"]["reason"] == "SESSION_EXPIRED", r.text
 
 
@@ -224,7 +235,7 @@ def test_signed_out_session_is_401_session_not_found(http: TestClient, better_au
     r = httpx.post(f"{better_auth.url}/api/auth/sign-out", headers={"Cookie": carol.cookie, **_origin()})
     assert r.status_code == 200, r.text
     for headers in ({"Cookie": carol.cookie}, {"Authorization": f"Bearer {carol.bearer}"}):
-        r = http.get("/me", headers=headers)
+        r = _refused(http, headers)
         assert r.status_code == 401 and r.json()["detail"]["reason"] == "SESSION_NOT_FOUND", r.text
 
 
@@ -250,3 +261,27 @@ def test_service_stopped_is_503_then_recovers(binary: Path, better_auth: BetterA
             assert code == 200
     finally:
         svc.stop()
+
+
+def test_local_cache_refuses_a_sign_out_within_a_second(service: LocalService, better_auth: BetterAuth) -> None:
+    """The guard's local cache answers repeats in-process; Better Auth's /sign-out empties it (SQLite
+    feed: FLUSH within 25 ms of the commit) and the next request is refused."""
+    dave = sign_up(better_auth, "Dave Cached")
+    app = create_app(service.target, local_cache=True)
+    headers = {"Authorization": f"Bearer {dave.bearer}"}
+    with TestClient(app) as c:
+        client = app.state.guard.client
+        deadline = time.monotonic() + 5
+        while not ((s := client.local_cache_stats()) and s.live and s.entries):
+            assert time.monotonic() < deadline, f"the local cache did not fill: {s}"
+            assert c.get("/me", headers=headers).status_code == 200
+        assert c.get("/me", headers=headers).status_code == 200
+        assert client.local_cache_stats().hits > s.hits, "the repeat was not answered locally"
+        r = httpx.post(f"{better_auth.url}/api/auth/sign-out", headers={"Cookie": dave.cookie, **_origin()})
+        assert r.status_code == 200, r.text
+        start = time.monotonic()
+        while (r := c.get("/me", headers=headers)).status_code == 200:
+            assert time.monotonic() - start < 1.0, "a signed-out session was still let through after 1 s"
+        took = time.monotonic() - start
+    assert r.status_code == 401 and r.json()["detail"]["reason"] == "SESSION_NOT_FOUND"
+    print(f"\nlocal cache: Better Auth sign-out refused {took * 1000:.1f} ms after /sign-out returned")

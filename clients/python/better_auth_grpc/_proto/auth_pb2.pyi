@@ -429,3 +429,84 @@ class GetSessionResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetSessionResponse: _TypeAlias = GetSessionResponse  # noqa: Y015
+
+@_typing.final
+class WatchSessionsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WatchSessionsRequest: _TypeAlias = WatchSessionsRequest  # noqa: Y015
+
+@_typing.final
+class SessionEvent(_message.Message):
+    """One change a cache of ValidateToken answers must act on. Never carries a raw token."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    class _Kind:
+        ValueType = _typing.NewType("ValueType", _builtins.int)
+        V: _TypeAlias = ValueType  # noqa: Y015
+
+    class _KindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[SessionEvent._Kind.ValueType], _builtins.type):
+        DESCRIPTOR: _descriptor.EnumDescriptor
+        KIND_UNSPECIFIED: SessionEvent._Kind.ValueType  # 0
+        LIVE: SessionEvent._Kind.ValueType  # 1
+        """The feed is live: answers may be cached from this event on."""
+        RESET: SessionEvent._Kind.ValueType  # 2
+        """The feed was lost (or is not installed): drop every cached answer, cache nothing until LIVE."""
+        SESSION: SessionEvent._Kind.ValueType  # 3
+        """A session row was deleted or changed: drop answers of the session whose token hashes to
+        session_token_sha256 (SHA-256 of the raw session token, the part before any '.').
+        """
+        USER: SessionEvent._Kind.ValueType  # 4
+        """A user row was deleted or changed (ban, email, name...): drop answers of user_id."""
+        KEYS: SessionEvent._Kind.ValueType  # 5
+        """The jwks table changed: drop cached JWT answers."""
+        FLUSH: SessionEvent._Kind.ValueType  # 6
+        """Any row may have changed (SQLite's feed cannot tell which): drop everything, keep caching."""
+
+    class Kind(_Kind, metaclass=_KindEnumTypeWrapper): ...
+    KIND_UNSPECIFIED: SessionEvent.Kind.ValueType  # 0
+    LIVE: SessionEvent.Kind.ValueType  # 1
+    """The feed is live: answers may be cached from this event on."""
+    RESET: SessionEvent.Kind.ValueType  # 2
+    """The feed was lost (or is not installed): drop every cached answer, cache nothing until LIVE."""
+    SESSION: SessionEvent.Kind.ValueType  # 3
+    """A session row was deleted or changed: drop answers of the session whose token hashes to
+    session_token_sha256 (SHA-256 of the raw session token, the part before any '.').
+    """
+    USER: SessionEvent.Kind.ValueType  # 4
+    """A user row was deleted or changed (ban, email, name...): drop answers of user_id."""
+    KEYS: SessionEvent.Kind.ValueType  # 5
+    """The jwks table changed: drop cached JWT answers."""
+    FLUSH: SessionEvent.Kind.ValueType  # 6
+    """Any row may have changed (SQLite's feed cannot tell which): drop everything, keep caching."""
+
+    KIND_FIELD_NUMBER: _builtins.int
+    SESSION_TOKEN_SHA256_FIELD_NUMBER: _builtins.int
+    USER_ID_FIELD_NUMBER: _builtins.int
+    kind: Global___SessionEvent.Kind.ValueType
+    session_token_sha256: _builtins.bytes
+    user_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        kind: Global___SessionEvent.Kind.ValueType = ...,
+        session_token_sha256: _builtins.bytes = ...,
+        user_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "session_token_sha256", b"session_token_sha256", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SessionEvent: _TypeAlias = SessionEvent  # noqa: Y015

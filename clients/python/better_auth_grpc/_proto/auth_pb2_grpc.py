@@ -49,6 +49,11 @@ class AuthServiceStub(object):
                 request_serializer=auth_dot_v1_dot_auth__pb2.GetSessionRequest.SerializeToString,
                 response_deserializer=auth_dot_v1_dot_auth__pb2.GetSessionResponse.FromString,
                 _registered_method=True)
+        self.WatchSessions = channel.unary_stream(
+                '/auth.v1.AuthService/WatchSessions',
+                request_serializer=auth_dot_v1_dot_auth__pb2.WatchSessionsRequest.SerializeToString,
+                response_deserializer=auth_dot_v1_dot_auth__pb2.SessionEvent.FromString,
+                _registered_method=True)
 
 
 class AuthServiceServicer(object):
@@ -77,6 +82,18 @@ class AuthServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchSessions(self, request, context):
+        """Revocation events from the change feed, for callers that keep their own cache of answers.
+        The first event tells the feed's state: LIVE (cache from here on) or RESET (do not cache).
+        Guarantee: while the stream stays open, every change committed after a LIVE event reaches
+        the caller (SESSION, USER, KEYS, FLUSH) until the next RESET. A caller must empty its cache
+        on RESET and whenever the stream ends or fails, and cache nothing until the next LIVE.
+        Events of one stream arrive in the order the service applied them to its own caches.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AuthServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -94,6 +111,11 @@ def add_AuthServiceServicer_to_server(servicer, server):
                     servicer.GetSession,
                     request_deserializer=auth_dot_v1_dot_auth__pb2.GetSessionRequest.FromString,
                     response_serializer=auth_dot_v1_dot_auth__pb2.GetSessionResponse.SerializeToString,
+            ),
+            'WatchSessions': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchSessions,
+                    request_deserializer=auth_dot_v1_dot_auth__pb2.WatchSessionsRequest.FromString,
+                    response_serializer=auth_dot_v1_dot_auth__pb2.SessionEvent.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -177,6 +199,33 @@ class AuthService(object):
             '/auth.v1.AuthService/GetSession',
             auth_dot_v1_dot_auth__pb2.GetSessionRequest.SerializeToString,
             auth_dot_v1_dot_auth__pb2.GetSessionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchSessions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/auth.v1.AuthService/WatchSessions',
+            auth_dot_v1_dot_auth__pb2.WatchSessionsRequest.SerializeToString,
+            auth_dot_v1_dot_auth__pb2.SessionEvent.FromString,
             options,
             channel_credentials,
             insecure,

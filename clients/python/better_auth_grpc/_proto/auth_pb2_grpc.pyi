@@ -41,6 +41,14 @@ class AuthServiceStub:
     """What Better Auth's GET /api/auth/get-session returns for the same credential,
     including the sliding refresh and the deletion of an expired row.
     """
+    WatchSessions: _grpc.UnaryStreamMultiCallable[_auth_pb2.WatchSessionsRequest, _auth_pb2.SessionEvent]
+    """Revocation events from the change feed, for callers that keep their own cache of answers.
+    The first event tells the feed's state: LIVE (cache from here on) or RESET (do not cache).
+    Guarantee: while the stream stays open, every change committed after a LIVE event reaches
+    the caller (SESSION, USER, KEYS, FLUSH) until the next RESET. A caller must empty its cache
+    on RESET and whenever the stream ends or fails, and cache nothing until the next LIVE.
+    Events of one stream arrive in the order the service applied them to its own caches.
+    """
 
 @_typing.type_check_only
 class AuthServiceAsyncStub(AuthServiceStub):
@@ -54,6 +62,14 @@ class AuthServiceAsyncStub(AuthServiceStub):
     GetSession: _aio.UnaryUnaryMultiCallable[_auth_pb2.GetSessionRequest, _auth_pb2.GetSessionResponse]  # type: ignore[assignment]
     """What Better Auth's GET /api/auth/get-session returns for the same credential,
     including the sliding refresh and the deletion of an expired row.
+    """
+    WatchSessions: _aio.UnaryStreamMultiCallable[_auth_pb2.WatchSessionsRequest, _auth_pb2.SessionEvent]  # type: ignore[assignment]
+    """Revocation events from the change feed, for callers that keep their own cache of answers.
+    The first event tells the feed's state: LIVE (cache from here on) or RESET (do not cache).
+    Guarantee: while the stream stays open, every change committed after a LIVE event reaches
+    the caller (SESSION, USER, KEYS, FLUSH) until the next RESET. A caller must empty its cache
+    on RESET and whenever the stream ends or fails, and cache nothing until the next LIVE.
+    Events of one stream arrive in the order the service applied them to its own caches.
     """
 
 class AuthServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -83,6 +99,20 @@ class AuthServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_auth_pb2.GetSessionResponse, _abc.Awaitable[_auth_pb2.GetSessionResponse]]:
         """What Better Auth's GET /api/auth/get-session returns for the same credential,
         including the sliding refresh and the deletion of an expired row.
+        """
+
+    @_abc_1.abstractmethod
+    def WatchSessions(
+        self,
+        request: _auth_pb2.WatchSessionsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_auth_pb2.SessionEvent], _abc.AsyncIterator[_auth_pb2.SessionEvent]]:
+        """Revocation events from the change feed, for callers that keep their own cache of answers.
+        The first event tells the feed's state: LIVE (cache from here on) or RESET (do not cache).
+        Guarantee: while the stream stays open, every change committed after a LIVE event reaches
+        the caller (SESSION, USER, KEYS, FLUSH) until the next RESET. A caller must empty its cache
+        on RESET and whenever the stream ends or fails, and cache nothing until the next LIVE.
+        Events of one stream arrive in the order the service applied them to its own caches.
         """
 
 def add_AuthServiceServicer_to_server(servicer: AuthServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
