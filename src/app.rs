@@ -380,14 +380,19 @@ async fn feed_line(config: &Config) -> String {
         return "off (--follow-changes off): no session cache unless --session-cache-ms".into();
     }
     if config.database.kind == DbKind::Sqlite {
-        return format!("on: PRAGMA data_version every {:?}", store_feed::SQLITE_POLL_EVERY);
+        return format!(
+            "on: PRAGMA data_version every {:?}",
+            store_feed::SQLITE_POLL_EVERY
+        );
     }
     let mut db = pg_settings(&config.database);
     if let Some(url) = &config.feed.listen_url {
         db.url = url.clone();
     }
     match store_feed::probe(&db).await {
-        Ok(true) => "on: triggers installed, LISTEN on a connection of its own; session cache on".into(),
+        Ok(true) => {
+            "on: triggers installed, LISTEN on a connection of its own; session cache on".into()
+        }
         Ok(false) => "off: no triggers (run `better-auth-grpc migrate --change-feed`); \
              it turns on by itself once they exist"
             .into(),

@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicU64, AtomicU8, Ordering::SeqCst};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 pub enum FeedState {
-    /// Not subscribed yet: nothing is cached.
+    /// Not subscribed yet: cached only where a maximum staleness was chosen (as without a feed;
+    /// going live empties the caches).
     Starting = 0,
     /// Every committed change is being applied: caches are on.
     Live = 1,
@@ -46,12 +47,13 @@ impl Gate {
     }
 
     /// `Some` when a cache may answer and be filled now. `stale_ok`: the operator chose a
-    /// maximum staleness, which holds where no feed is installed (never while it is lost).
+    /// maximum staleness, which holds where no feed is installed or not yet known (never while
+    /// an installed feed is lost).
     pub fn ticket(&self, stale_ok: bool) -> Option<Ticket> {
         let epoch = self.epoch.load(SeqCst);
         match self.state() {
             FeedState::Live => Some(Ticket(epoch)),
-            FeedState::NotInstalled if stale_ok => Some(Ticket(epoch)),
+            FeedState::NotInstalled | FeedState::Starting if stale_ok => Some(Ticket(epoch)),
             _ => None,
         }
     }
@@ -80,7 +82,8 @@ mod tests {
     #[test]
     fn only_a_live_feed_or_a_chosen_staleness_without_one_caches() {
         let gate = Gate::new(FeedState::Starting);
-        assert!(gate.ticket(true).is_none());
+        assert!(gate.ticket(false).is_none());
+        assert!(gate.ticket(true).is_some());
         gate.set(FeedState::NotInstalled);
         assert!(gate.ticket(false).is_none());
         assert!(gate.ticket(true).is_some());
