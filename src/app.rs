@@ -254,7 +254,7 @@ pub async fn main(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Serve => {
             let config = Config::load(&cli.settings)?;
-            init_logging(&config.log);
+            crate::telemetry::init(&config.log, &config.observe);
             serve(config).await
         }
     }
@@ -310,18 +310,6 @@ fn log_cookie_choice(config: &Config) {
 fn say(text: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stdout(), "{text}");
-}
-
-fn init_logging(filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    // Colours only for a terminal: logs written to files or collectors stay plain text.
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let _ = tracing_subscriber::fmt()
-        .with_ansi(ansi)
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
 }
 
 /// Registers the SIGTERM handler now (not at first poll), so a signal that arrives while

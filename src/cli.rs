@@ -404,6 +404,15 @@ pub struct SettingsArgs {
     #[arg(long, env = "BETTER_AUTH_GRPC_COOKIE_CACHE", global = true, default_value = "off", value_parser = ["off", "compact", "jwt", "jwe", "auto"])]
     pub cookie_cache: String,
 
+    /// Log lines on stderr: text (human-readable) or json (one JSON object per line, the same
+    /// fields, for log shippers).
+    #[arg(long, env = "BETTER_AUTH_GRPC_LOG_FORMAT", global = true, default_value = "text", value_parser = ["text", "json"])]
+    pub log_format: String,
+
+    /// Serve Prometheus metrics on this address at `/metrics`, its own listener [default: off].
+    #[arg(long, env = "BETTER_AUTH_GRPC_METRICS_ADDR", global = true)]
+    pub metrics_addr: Option<SocketAddr>,
+
     /// The file's `[tables]`, `[columns]` and `[[callers]]`: structures no flag has.
     #[arg(skip)]
     pub file: FileStructures,

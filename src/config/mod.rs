@@ -16,6 +16,7 @@ pub(crate) mod defaults;
 pub(crate) mod error;
 pub mod file;
 mod jwt;
+pub mod observe;
 mod private_file;
 #[cfg(test)]
 mod readme;
@@ -58,6 +59,8 @@ pub struct Config {
     pub transport: transport::TransportConfig,
     /// `--cookie-cache`: Better Auth's session_data cookie is read; `None` when off.
     pub cookie_cache: Option<crate::auth::cookie_cache::CookieCacheRules>,
+    /// `--log-format`, `--metrics-addr`.
+    pub observe: observe::ObserveConfig,
 }
 
 impl Config {
@@ -126,6 +129,7 @@ impl Config {
             demo_api_key,
             transport,
             cookie_cache,
+            observe: observe::build(s),
         })
     }
 }

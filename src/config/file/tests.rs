@@ -27,10 +27,9 @@ fn unknown_keys_are_refused_by_name() {
         let e = refused(&format!("{key} = \"x\""));
         let head = format!("unknown field `{key}`, expected one of `database_url`, `secret`,");
         assert!(e.starts_with(&head), "{e}");
-        assert!(
-            e.ends_with("`tls_client_ca`, `cookie_cache`, `callers`"),
-            "{e}"
-        );
+        // Settings added later sit between these: the list is not pinned to its last flag.
+        assert!(e.contains("`tls_client_ca`, `cookie_cache`"), "{e}");
+        assert!(e.ends_with(", `callers`"), "{e}");
     }
 }
 
