@@ -32,7 +32,10 @@ impl App {
     /// Opens the database and checks its schema; never alters an existing schema
     /// (the embedded default creates its own in an empty file).
     pub async fn build(config: Config, clock: SharedClock) -> Result<Self, StoreError> {
-        let store = open_store(&config).await?;
+        let store = crate::telemetry::db::MeteredStore::wrap(
+            open_store(&config).await?,
+            db_system(config.database.kind),
+        );
         let sessions = SessionService::new(store.clone(), clock.clone(), config.session.clone());
         let jwt = jwt_parts(&config, &store, &clock);
         let check = jwt.as_ref().map(|(verifier, _)| JwtCheck {
@@ -113,6 +116,13 @@ impl App {
             shutdown,
         )
         .await
+    }
+}
+
+fn db_system(kind: DbKind) -> &'static str {
+    match kind {
+        DbKind::Postgres => "postgresql",
+        DbKind::Sqlite => "sqlite",
     }
 }
 
@@ -266,6 +276,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("listen_addr: cannot bind {}", config.listen_addr))?;
     let addr: SocketAddr = listener.local_addr()?;
     let shutdown = shutdown_signal();
+    let metrics = start_metrics(config.observe.metrics_addr).await?;
     let embedded = config.embedded_default;
     let app = App::build(config, Arc::new(SystemClock))
         .await
@@ -288,8 +299,35 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         "serving gRPC (auth.v1.AuthService, grpc.health.v1, reflection)"
     );
     app.serve(listener, shutdown).await?;
+    drop(metrics);
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The `/metrics` listener, bound before the database is opened so a bad address stops
+/// start-up at once; it serves until the returned sender is dropped.
+async fn start_metrics(
+    addr: Option<SocketAddr>,
+) -> anyhow::Result<Option<tokio::sync::oneshot::Sender<()>>> {
+    let Some(addr) = addr else {
+        return Ok(None);
+    };
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("metrics_addr: cannot bind {addr}"))?;
+    let bound = listener.local_addr()?;
+    let handle = crate::telemetry::metrics::install().context("metrics recorder")?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = stopped.await;
+        };
+        if let Err(e) = crate::telemetry::metrics::serve(listener, handle, shutdown).await {
+            tracing::error!(error = %e, "metrics listener failed");
+        }
+    });
+    tracing::info!(addr = %bound, "serving Prometheus metrics at /metrics");
+    Ok(Some(stop))
 }
 
 /// Which session cookie is read, and why; without BETTER_AUTH_URL a real database is served on

@@ -8,7 +8,7 @@ use moka::future::Cache;
 use serde_json::Value;
 
 use super::{credential::CredentialKind, error::AuthError};
-use crate::domain::{model::User, reason::Reason};
+use crate::domain::{metric, model::User, reason::Reason};
 use crate::store::{Store, StoreError};
 
 #[derive(Clone)]
@@ -22,6 +22,7 @@ impl UserCheck {
         let cache = Cache::builder()
             .max_capacity(100_000)
             .time_to_live(staleness)
+            .eviction_listener(|_, _, cause| metric::cache_eviction(metric::USER_CACHE, cause))
             .build();
         Self { store, cache }
     }
@@ -31,11 +32,14 @@ impl UserCheck {
         let id = user_id.to_owned();
         let user = self
             .cache
-            .try_get_with(id.clone(), async move { store.find_user(&id).await })
+            .entry(id.clone())
+            .or_try_insert_with(async move { store.find_user(&id).await })
             .await
             .map_err(|e: Arc<StoreError>| {
                 AuthError::Store(StoreError::Unavailable(e.to_string()))
             })?;
+        metric::cache_lookup(metric::USER_CACHE, !user.is_fresh());
+        let user = user.into_value();
         let user = user.ok_or(AuthError::refused(
             CredentialKind::Jwt,
             Reason::UserNotFound,

@@ -1,6 +1,8 @@
 //! How the service is seen: logs, Prometheus metrics and OpenTelemetry traces. Start-up and
 //! transport level; the domain only emits through the `metrics` and `tracing` facades.
+pub mod db;
 pub mod logs;
+pub mod metrics;
 
 use tracing_subscriber::{layer::SubscriberExt, util::SubscriberInitExt, EnvFilter, Layer};
 
