@@ -326,7 +326,7 @@ async fn start_metrics(
             tracing::error!(error = %e, "metrics listener failed");
         }
     });
-    tracing::info!(addr = %bound, "serving Prometheus metrics at /metrics");
+    tracing::info!(metrics_addr = %bound, "Prometheus /metrics listening");
     Ok(Some(stop))
 }
 
