@@ -264,7 +264,7 @@ pub async fn main(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Serve => {
             let config = Config::load(&cli.settings)?;
-            crate::telemetry::init(&config.log, &config.observe);
+            let _telemetry = crate::telemetry::init(&config.log, &config.observe);
             serve(config).await
         }
     }

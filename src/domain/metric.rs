@@ -3,6 +3,11 @@
 //! the Prometheus recorder, then atomic counters. Labels are `&'static str` only, so no token,
 //! email or user id can become one and the hot path allocates nothing for them.
 
+/// Per RPC, as go-grpc-prometheus names them (recorded by `grpc::metrics`).
+pub const STARTED: &str = "grpc_server_started_total";
+pub const HANDLED: &str = "grpc_server_handled_total";
+pub const HANDLING_SECONDS: &str = "grpc_server_handling_seconds";
+
 pub const VALIDATIONS: &str = "better_auth_grpc_validations_total";
 pub const ISSUED: &str = "better_auth_grpc_issue_token_total";
 pub const CACHE_HITS: &str = "better_auth_grpc_cache_hits_total";

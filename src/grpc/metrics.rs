@@ -19,9 +19,7 @@ use tower::{Layer, Service};
 use crate::auth::credential::CredentialKind;
 use crate::domain::{metric, reason::Reason};
 
-pub const STARTED: &str = "grpc_server_started_total";
-pub const HANDLED: &str = "grpc_server_handled_total";
-pub const HANDLING_SECONDS: &str = "grpc_server_handling_seconds";
+use crate::domain::metric::{HANDLED, HANDLING_SECONDS, STARTED};
 
 /// (service, method, type) of the paths this server answers.
 const METHODS: &[(&str, &str, &str, &str)] = &[
@@ -82,6 +80,12 @@ struct Rpc {
     kind: &'static str,
 }
 
+/// (service, method) of a path this server answers; (`unknown`, `unknown`) for any other.
+pub fn names(path: &str) -> (&'static str, &'static str) {
+    let r = rpc(path);
+    (r.service, r.method)
+}
+
 fn rpc(path: &str) -> Rpc {
     let (service, method, kind) = METHODS
         .iter()
@@ -119,7 +123,7 @@ pub fn code_name(code: Code) -> &'static str {
 
 /// An error answer is trailers-only (`grpc-status` in the headers); without it the call
 /// answered OK (for a stream: it opened; it is counted then, not at its end).
-fn code_of(headers: &HeaderMap) -> Code {
+pub fn code_of(headers: &HeaderMap) -> Code {
     headers
         .get("grpc-status")
         .map_or(Code::Ok, |v| Code::from_bytes(v.as_bytes()))

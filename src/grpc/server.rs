@@ -16,6 +16,7 @@ use super::metrics::RpcMetricsLayer;
 use super::service::AuthGrpc;
 use crate::config::transport::{Http2Config, TransportConfig};
 use crate::proto::{auth::v1::auth_service_server::AuthServiceServer, FILE_DESCRIPTOR_SET};
+use crate::telemetry::rpc_span::RpcSpanLayer;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -69,6 +70,7 @@ pub async fn serve(
     let connections = Connections::new(transport.connections.clone());
     let server = builder
         .layer(connections.call_tracking())
+        .layer(RpcSpanLayer)
         .layer(RpcMetricsLayer)
         .layer(MapResponseLayer::new(oversize))
         .add_service(health)

@@ -6,8 +6,7 @@ use axum::{routing::get, Router};
 use metrics_exporter_prometheus::{BuildError, Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 
-use crate::domain::metric;
-use crate::grpc::metrics::HANDLING_SECONDS;
+use crate::domain::metric::{self, HANDLED, HANDLING_SECONDS, STARTED};
 
 /// Seconds; go-grpc-prometheus's defaults with finer steps below 5 ms, where this service answers.
 const LATENCY_BUCKETS: &[f64] = &[
@@ -62,7 +61,6 @@ pub async fn serve(
 }
 
 fn describe() {
-    use crate::grpc::metrics::{HANDLED, STARTED};
     use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
     describe_counter!(STARTED, "RPCs started on the server.");
     describe_counter!(HANDLED, "RPCs completed on the server, by status code.");

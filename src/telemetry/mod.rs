@@ -3,15 +3,45 @@
 pub mod db;
 pub mod logs;
 pub mod metrics;
+pub mod rpc_span;
+pub mod traces;
 
+use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_subscriber::{layer::SubscriberExt, util::SubscriberInitExt, EnvFilter, Layer};
 
 use crate::config::observe::ObserveConfig;
 
-/// Installs the global subscriber: the `--log` filter over the log layer.
-pub fn init(filter: &str, observe: &ObserveConfig) {
+/// Flushes the spans not exported yet when dropped (at exit).
+pub struct Guard(Option<SdkTracerProvider>);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            if let Err(e) = p.shutdown() {
+                eprintln!("OpenTelemetry: spans not flushed at exit: {e}");
+            }
+        }
+    }
+}
+
+/// Installs the global subscriber: the `--log` filter over the log layer, and the OTLP trace
+/// layer when the `OTEL_*` variables ask for it. Inside the Tokio runtime.
+pub fn init(filter: &str, observe: &ObserveConfig) -> Guard {
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let provider = traces::wanted(|k| std::env::var(k).ok())
+        .then(traces::provider)
+        .and_then(|p| {
+            p.inspect_err(|e| eprintln!("OpenTelemetry: traces off: {e}"))
+                .ok()
+        });
+    let otel = provider.as_ref().map(traces::layer);
     let _ = tracing_subscriber::registry()
         .with(logs::layer(observe.log_format).with_filter(filter))
+        .with(otel)
         .try_init();
+    if provider.is_some() {
+        rpc_span::enable();
+        tracing::info!("exporting OpenTelemetry traces over OTLP");
+    }
+    Guard(provider)
 }
