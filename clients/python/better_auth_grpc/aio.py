@@ -23,6 +23,7 @@ from ._policy import (
     validate_request,
 )
 from ._proto import auth_pb2_grpc
+from ._trace import trace_metadata
 
 Req = TypeVar("Req")
 Resp = TypeVar("Resp")
@@ -121,7 +122,9 @@ class AsyncAuthClient:
         attempts = Attempts(self._policy, timeout)
         while True:
             try:
-                return await method(request, timeout=attempts.remaining(), metadata=metadata)
+                return await method(
+                    request, timeout=attempts.remaining(), metadata=(*metadata, *trace_metadata())
+                )
             except aio.AioRpcError as e:
                 code = e.code()
                 delay = attempts.retry_delay(code)

@@ -22,6 +22,7 @@ from ._policy import (
     validate_request,
 )
 from ._proto import auth_pb2_grpc
+from ._trace import trace_metadata
 
 Req = TypeVar("Req")
 Resp = TypeVar("Resp")
@@ -106,7 +107,9 @@ class AuthClient:
         attempts = Attempts(self._policy, timeout)
         while True:
             try:
-                return method(request, timeout=attempts.remaining(), metadata=metadata)
+                return method(
+                    request, timeout=attempts.remaining(), metadata=(*metadata, *trace_metadata())
+                )
             except grpc.RpcError as e:
                 call = cast(grpc.Call, e)
                 code = call.code()
