@@ -18,7 +18,6 @@ pub const DEADLINE_CUTS: &str = "better_auth_grpc_deadline_cuts_total";
 pub const KEY_DECRYPTION_FAILURES: &str = "better_auth_grpc_key_decryption_failures_total";
 pub const DB_QUERY_SECONDS: &str = "better_auth_grpc_db_query_duration_seconds";
 pub const DB_UNAVAILABLE: &str = "better_auth_grpc_db_unavailable_total";
-pub const DB_CONNECTIONS: &str = "better_auth_grpc_db_pool_connections";
 
 /// The caches whose lookups are counted.
 pub const SESSION_CACHE: &str = "session";

@@ -111,10 +111,6 @@ fn describe() {
         "Database calls that found the database unavailable."
     );
     describe_gauge!(
-        metric::DB_CONNECTIONS,
-        "Database pool connections by state (in_use, idle)."
-    );
-    describe_gauge!(
         BUILD_INFO,
         "1, labelled with the version and git revision of this build."
     );
