@@ -269,6 +269,71 @@ mod tests {
         assert_eq!((r.service, r.method), ("unknown", "unknown"));
     }
 
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+    use tonic::Status;
+
+    /// `grpc_server_handled_total` per code after `calls` through the layer in front of `answer`.
+    fn handled_after(
+        calls: usize,
+        answer: impl Fn() -> futures::future::BoxFuture<'static, http::Response<Body>> + Clone,
+        cut: bool,
+    ) -> Vec<(String, u64)> {
+        let recorder = DebuggingRecorder::new();
+        let snapshots = recorder.snapshotter();
+        metrics::with_local_recorder(&recorder, || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .build()
+                .unwrap();
+            for _ in 0..calls {
+                let answer = answer.clone();
+                let inner = tower::service_fn(move |_| {
+                    let a = answer();
+                    async move { Ok::<_, std::convert::Infallible>(a.await) }
+                });
+                let mut svc = RpcMetricsLayer.layer(inner);
+                let req = http::Request::builder().uri("/auth.v1.AuthService/ValidateToken");
+                let fut = svc.call(req.body(Body::empty()).unwrap());
+                let timeout = std::time::Duration::from_millis(if cut { 5 } else { 1000 });
+                let _ = rt.block_on(async { tokio::time::timeout(timeout, fut).await });
+            }
+        });
+        let handled = snapshots.snapshot().into_vec().into_iter();
+        let handled = handled.filter(|(k, ..)| k.key().name() == HANDLED);
+        handled
+            .map(|(k, _, _, v)| {
+                let code = k.key().labels().find(|l| l.key() == "grpc_code").unwrap();
+                let DebugValue::Counter(n) = v else {
+                    panic!("a counter")
+                };
+                (code.value().to_owned(), n)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn error_answers_count_by_their_code() {
+        let shed = || -> futures::future::BoxFuture<'static, _> {
+            Box::pin(async { Status::resource_exhausted("shed").into_http() })
+        };
+        assert_eq!(
+            handled_after(3, shed, false),
+            [("ResourceExhausted".into(), 3)]
+        );
+        let ok = || -> futures::future::BoxFuture<'static, _> {
+            Box::pin(async { http::Response::new(Body::empty()) })
+        };
+        assert_eq!(handled_after(2, ok, false), [("OK".into(), 2)]);
+    }
+
+    #[test]
+    fn a_call_cut_before_its_answer_counts_as_canceled() {
+        let never = || -> futures::future::BoxFuture<'static, http::Response<Body>> {
+            Box::pin(futures::future::pending())
+        };
+        assert_eq!(handled_after(1, never, true), [("Canceled".into(), 1)]);
+    }
+
     #[test]
     fn codes_are_named_as_go_names_them() {
         assert_eq!(code_name(Code::Cancelled), "Canceled");
