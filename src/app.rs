@@ -264,7 +264,8 @@ pub async fn main(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Serve => {
             let config = Config::load(&cli.settings)?;
-            let _telemetry = crate::telemetry::init(&config.log, &config.observe);
+            let _telemetry = crate::telemetry::init(&config.log, &config.observe)
+                .context("OpenTelemetry traces (OTEL_EXPORTER_OTLP_ENDPOINT)")?;
             serve(config).await
         }
     }

@@ -6,6 +6,7 @@ pub mod metrics;
 pub mod rpc_span;
 pub mod traces;
 
+use opentelemetry_otlp::ExporterBuildError;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_subscriber::{layer::SubscriberExt, util::SubscriberInitExt, EnvFilter, Layer};
 
@@ -25,15 +26,13 @@ impl Drop for Guard {
 }
 
 /// Installs the global subscriber: the `--log` filter over the log layer, and the OTLP trace
-/// layer when the `OTEL_*` variables ask for it. Inside the Tokio runtime.
-pub fn init(filter: &str, observe: &ObserveConfig) -> Guard {
+/// layer when the `OTEL_*` variables ask for it. Inside the Tokio runtime. An exporter the
+/// variables describe wrongly (an endpoint that is no URL) stops start-up, as a bad flag does.
+pub fn init(filter: &str, observe: &ObserveConfig) -> Result<Guard, ExporterBuildError> {
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
     let provider = traces::wanted(|k| std::env::var(k).ok())
         .then(traces::provider)
-        .and_then(|p| {
-            p.inspect_err(|e| eprintln!("OpenTelemetry: traces off: {e}"))
-                .ok()
-        });
+        .transpose()?;
     let otel = provider.as_ref().map(traces::layer);
     let _ = tracing_subscriber::registry()
         .with(logs::layer(observe.log_format).with_filter(filter))
@@ -43,5 +42,5 @@ pub fn init(filter: &str, observe: &ObserveConfig) -> Guard {
         rpc_span::enable();
         tracing::info!("exporting OpenTelemetry traces over OTLP");
     }
-    Guard(provider)
+    Ok(Guard(provider))
 }
