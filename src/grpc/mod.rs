@@ -5,6 +5,7 @@ pub mod convert;
 pub mod health;
 pub mod limits;
 pub mod metrics;
+pub mod rpc_span;
 pub mod server;
 pub mod service;
 pub mod status;

@@ -13,10 +13,10 @@ use super::health::HealthState;
 pub use super::health::{HealthSources, ISSUE_HEALTH_NAME, SERVICE_NAME};
 use super::limits::{self, Guarded};
 use super::metrics::RpcMetricsLayer;
+use super::rpc_span::RpcSpanLayer;
 use super::service::AuthGrpc;
 use crate::config::transport::{Http2Config, TransportConfig};
 use crate::proto::{auth::v1::auth_service_server::AuthServiceServer, FILE_DESCRIPTOR_SET};
-use crate::telemetry::rpc_span::RpcSpanLayer;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {

@@ -3,7 +3,6 @@
 pub mod db;
 pub mod logs;
 pub mod metrics;
-pub mod rpc_span;
 pub mod traces;
 
 use opentelemetry_otlp::ExporterBuildError;
@@ -39,7 +38,7 @@ pub fn init(filter: &str, observe: &ObserveConfig) -> Result<Guard, ExporterBuil
         .with(otel)
         .try_init();
     if provider.is_some() {
-        rpc_span::enable();
+        crate::grpc::rpc_span::enable();
         tracing::info!("exporting OpenTelemetry traces over OTLP");
     }
     Ok(Guard(provider))

@@ -57,7 +57,7 @@ pub struct RpcSpan<S> {
 
 /// `otel.name` `service/method` for the paths this server answers, else `unknown`.
 fn span_for(request: &http::Request<Body>) -> tracing::Span {
-    let (service, method) = crate::grpc::metrics::names(request.uri().path());
+    let (service, method) = super::metrics::names(request.uri().path());
     let span = tracing::info_span!(
         "rpc",
         otel.name = %format_args!("{service}/{method}"),
@@ -99,7 +99,7 @@ where
             async move {
                 let response = response.await;
                 if let Ok(r) = &response {
-                    let code = crate::grpc::metrics::code_of(r.headers());
+                    let code = super::metrics::code_of(r.headers());
                     recorded.record("rpc.grpc.status_code", code as i32);
                     if !matches!(code, tonic::Code::Ok) {
                         recorded.record("otel.status_code", "ERROR");
