@@ -46,7 +46,10 @@ impl App {
     /// Opens the database and checks its schema; never alters an existing schema
     /// (the embedded default creates its own in an empty file).
     pub async fn build(config: Config, clock: SharedClock) -> Result<Self, StoreError> {
-        let store = open_store(&config).await?;
+        let store = crate::telemetry::db::MeteredStore::wrap(
+            open_store(&config).await?,
+            db_system(config.database.kind),
+        );
         let feed = Feed::new(match config.feed.on {
             true => FeedState::Starting,
             false => FeedState::NotInstalled,
@@ -148,6 +151,13 @@ impl App {
             shutdown,
         )
         .await
+    }
+}
+
+fn db_system(kind: DbKind) -> &'static str {
+    match kind {
+        DbKind::Postgres => "postgresql",
+        DbKind::Sqlite => "sqlite",
     }
 }
 
@@ -335,7 +345,8 @@ pub async fn main(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Serve => {
             let config = Config::load(&cli.settings)?;
-            init_logging(&config.log);
+            let _telemetry = crate::telemetry::init(&config.log, &config.observe)
+                .context("OpenTelemetry traces (OTEL_EXPORTER_OTLP_ENDPOINT)")?;
             serve(config).await
         }
     }
@@ -347,6 +358,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .with_context(|| format!("listen_addr: cannot bind {}", config.listen_addr))?;
     let addr: SocketAddr = listener.local_addr()?;
     let shutdown = shutdown_signal();
+    let metrics = start_metrics(config.observe.metrics_addr).await?;
     let embedded = config.embedded_default;
     let app = App::build(config, Arc::new(SystemClock))
         .await
@@ -370,6 +382,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         "serving gRPC (auth.v1.AuthService, grpc.health.v1, reflection)"
     );
     app.serve(listener, shutdown).await?;
+    drop(metrics);
     tracing::info!("stopped");
     Ok(())
 }
@@ -400,6 +413,32 @@ async fn feed_line(config: &Config) -> String {
     }
 }
 
+/// The `/metrics` listener, bound before the database is opened so a bad address stops
+/// start-up at once; it serves until the returned sender is dropped.
+async fn start_metrics(
+    addr: Option<SocketAddr>,
+) -> anyhow::Result<Option<tokio::sync::oneshot::Sender<()>>> {
+    let Some(addr) = addr else {
+        return Ok(None);
+    };
+    let listener = TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("metrics_addr: cannot bind {addr}"))?;
+    let bound = listener.local_addr()?;
+    let handle = crate::telemetry::metrics::install().context("metrics recorder")?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = stopped.await;
+        };
+        if let Err(e) = crate::telemetry::metrics::serve(listener, handle, shutdown).await {
+            tracing::error!(error = %e, "metrics listener failed");
+        }
+    });
+    tracing::info!(metrics_addr = %bound, "Prometheus /metrics listening");
+    Ok(Some(stop))
+}
+
 /// Which session cookie is read, and why; without BETTER_AUTH_URL a real database is served on
 /// guesses (the cookie's `__Secure-` prefix, the JWT issuer), said once as a warning.
 fn log_cookie_choice(config: &Config) {
@@ -418,18 +457,6 @@ fn log_cookie_choice(config: &Config) {
 fn say(text: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stdout(), "{text}");
-}
-
-fn init_logging(filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    // Colours only for a terminal: logs written to files or collectors stay plain text.
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let _ = tracing_subscriber::fmt()
-        .with_ansi(ansi)
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
 }
 
 /// Registers the SIGTERM handler now (not at first poll), so a signal that arrives while

@@ -423,6 +423,14 @@ pub struct SettingsArgs {
     /// How often the change feed proves itself end to end; three missed beats count as lost.
     #[arg(long, env = "BETTER_AUTH_GRPC_CHANGE_FEED_HEARTBEAT_MS", global = true, default_value_t = 500, value_parser = value_parser!(u64).range(50..=60_000))]
     pub change_feed_heartbeat_ms: u64,
+    /// Log lines on stderr: text (human-readable) or json (one JSON object per line, the same
+    /// fields, for log shippers).
+    #[arg(long, env = "BETTER_AUTH_GRPC_LOG_FORMAT", global = true, default_value = "text", value_parser = ["text", "json"])]
+    pub log_format: String,
+
+    /// Serve Prometheus metrics on this address at `/metrics`, its own listener [default: off].
+    #[arg(long, env = "BETTER_AUTH_GRPC_METRICS_ADDR", global = true)]
+    pub metrics_addr: Option<SocketAddr>,
 
     /// The file's `[tables]`, `[columns]` and `[[callers]]`: structures no flag has.
     #[arg(skip)]

@@ -9,6 +9,7 @@ pub mod demo;
 pub mod domain;
 pub mod grpc;
 pub mod store;
+pub mod telemetry;
 #[cfg(any(test, feature = "test-util"))]
 pub mod test_util;
 pub mod token;

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::feed::gate::{Gate, Ticket};
 use super::{credential::CredentialKind, error::AuthError};
-use crate::domain::{model::User, reason::Reason};
+use crate::domain::{metric, model::User, reason::Reason};
 use crate::store::{Store, StoreError};
 
 #[derive(Clone)]
@@ -26,6 +26,7 @@ impl UserCheck {
         let cache = Cache::builder()
             .max_capacity(100_000)
             .time_to_live(staleness)
+            .eviction_listener(|_, _, cause| metric::cache_eviction(metric::USER_CACHE, cause))
             .build();
         Self { store, cache, gate }
     }
@@ -61,11 +62,14 @@ impl UserCheck {
         let id = user_id.to_owned();
         let user = self
             .cache
-            .try_get_with(id.clone(), async move { store.find_user(&id).await })
+            .entry(id.clone())
+            .or_try_insert_with(async move { store.find_user(&id).await })
             .await
             .map_err(|e: Arc<StoreError>| {
                 AuthError::Store(StoreError::Unavailable(e.to_string()))
             })?;
+        metric::cache_lookup(metric::USER_CACHE, !user.is_fresh());
+        let user = user.into_value();
         if !self.gate.still(ticket) {
             self.cache.invalidate(user_id).await;
         }

@@ -14,7 +14,7 @@ use aws_lc_rs::digest;
 use chrono::{DateTime, TimeDelta, Utc};
 use moka::sync::Cache;
 
-use crate::domain::model::SessionAndUser;
+use crate::domain::{metric, model::SessionAndUser};
 
 pub type Key = [u8; 32];
 
@@ -44,6 +44,9 @@ impl SessionCache {
             entries: Cache::builder()
                 .max_capacity(max_entries)
                 .time_to_live(max_staleness)
+                .eviction_listener(|_, _, cause| {
+                    metric::cache_eviction(metric::SESSION_CACHE, cause)
+                })
                 .build(),
             max_staleness: staleness,
         })
@@ -57,7 +60,9 @@ impl SessionCache {
 
     /// `now` is the injected clock at millisecond precision.
     pub fn get(&self, key: &Key, now: DateTime<Utc>) -> Lookup {
-        let Some(e) = self.entries.get(key) else {
+        let found = self.entries.get(key);
+        metric::cache_lookup(metric::SESSION_CACHE, found.is_some());
+        let Some(e) = found else {
             return Lookup::Miss;
         };
         if now - e.checked_at >= self.max_staleness {

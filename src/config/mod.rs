@@ -17,6 +17,7 @@ pub(crate) mod error;
 mod feed;
 pub mod file;
 mod jwt;
+pub mod observe;
 mod private_file;
 #[cfg(test)]
 mod readme;
@@ -62,6 +63,8 @@ pub struct Config {
     pub cookie_cache: Option<crate::auth::cookie_cache::CookieCacheRules>,
     /// `--change-feed`, `--listen-database-url`, the heartbeat.
     pub feed: FeedConfig,
+    /// `--log-format`, `--metrics-addr`.
+    pub observe: observe::ObserveConfig,
 }
 
 impl Config {
@@ -132,6 +135,7 @@ impl Config {
             transport,
             cookie_cache,
             feed,
+            observe: observe::build(s),
         })
     }
 }

@@ -2,6 +2,7 @@
 //! millisecond clock arithmetic JavaScript dates impose. A leaf: it imports nothing from the
 //! crate, so every layer (grpc, auth, token, store) may use it.
 pub mod change;
+pub mod metric;
 pub mod model;
 pub mod reason;
 pub mod secret;

@@ -87,6 +87,7 @@ where
                 Ok(response) => response,
                 Err(e) if e.is::<tower::load_shed::error::Overloaded>() => {
                     tracing::debug!("call shed: max_concurrent_requests reached");
+                    super::metrics::shed();
                     status::with_reason(
                         Code::ResourceExhausted,
                         "too many calls in progress (max_concurrent_requests); retry with backoff",

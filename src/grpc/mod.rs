@@ -4,6 +4,8 @@ pub mod connections;
 pub mod convert;
 pub mod health;
 pub mod limits;
+pub mod metrics;
+pub mod rpc_span;
 pub mod server;
 pub mod service;
 pub mod status;

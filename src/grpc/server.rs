@@ -12,6 +12,8 @@ use super::connections::Connections;
 use super::health::HealthState;
 pub use super::health::{HealthSources, ISSUE_HEALTH_NAME, SERVICE_NAME};
 use super::limits::{self, Guarded};
+use super::metrics::RpcMetricsLayer;
+use super::rpc_span::RpcSpanLayer;
 use super::service::AuthGrpc;
 use crate::config::transport::{Http2Config, TransportConfig};
 use crate::proto::{auth::v1::auth_service_server::AuthServiceServer, FILE_DESCRIPTOR_SET};
@@ -70,6 +72,8 @@ pub async fn serve(
     let connections = Connections::new(transport.connections.clone());
     let server = builder
         .layer(connections.call_tracking())
+        .layer(RpcSpanLayer)
+        .layer(RpcMetricsLayer)
         .layer(MapResponseLayer::new(oversize))
         .add_service(health)
         .add_service(reflection_v1)

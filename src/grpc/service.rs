@@ -4,9 +4,10 @@ use std::{future::Future, time::Duration};
 use tonic::{Request, Response, Status};
 
 use super::watch::{self, EventStream};
-use super::{convert, status};
+use super::{convert, metrics, status};
 use crate::auth::{
     callers::{Caller, Callers},
+    credential::CredentialKind,
     error::AuthError,
     feed::Feed,
     issue::{IssueRequest, Subject, TokenService},
@@ -72,8 +73,11 @@ impl AuthGrpc {
     }
 
     /// IssueToken's checks in their order: the caller, then issuing configured, then the request.
-    async fn issue(&self, request: Request<pb::IssueTokenRequest>) -> Result<IssuedJwt, AuthError> {
-        let caller = self.caller(&request)?;
+    async fn issue(
+        &self,
+        caller: &Caller,
+        request: Request<pb::IssueTokenRequest>,
+    ) -> Result<IssuedJwt, AuthError> {
         let tokens = self.tokens.as_ref().ok_or(AuthError::NotConfigured)?;
         let deadline = caller_deadline(request.metadata());
         let req = request.into_inner();
@@ -99,6 +103,7 @@ impl AuthGrpc {
     ) -> Result<T, AuthError> {
         let limit = caller.map_or(self.db_timeout, |c| c.min(self.db_timeout));
         tokio::time::timeout(limit, fut).await.unwrap_or_else(|_| {
+            metrics::deadline_cut();
             Err(AuthError::Store(StoreError::Unavailable(
                 "database call timed out".into(),
             )))
@@ -137,6 +142,7 @@ impl AuthService for AuthGrpc {
             Ok(v) => valid(v),
             Err(AuthError::Refused { kind, reason }) => {
                 tracing::debug!(%reason, ?kind, "credential refused");
+                metrics::validation(kind, Some(reason));
                 pb::ValidateTokenResponse {
                     valid: false,
                     reason: convert::reason(reason) as i32,
@@ -154,7 +160,16 @@ impl AuthService for AuthGrpc {
         &self,
         request: Request<pb::IssueTokenRequest>,
     ) -> Result<Response<pb::IssueTokenResponse>, Status> {
-        let issued = self.issue(request).await.map_err(|e| status::auth(&e))?;
+        let (name, issued) = match self.caller(&request) {
+            Ok(caller) => (
+                Some(caller.name.as_str()),
+                self.issue(caller, request).await,
+            ),
+            Err(e) => (None, Err(e)),
+        };
+        let issued = issued.map_err(|e| status::auth(&e));
+        metrics::issue(name, issued.as_ref().err().map(Status::code));
+        let issued = issued?;
         Ok(Response::new(pb::IssueTokenResponse {
             token: issued.token,
             kid: issued.kid,
@@ -191,6 +206,11 @@ fn subject(s: Option<pb::issue_token_request::Subject>) -> Result<Subject, AuthE
 }
 
 fn valid(v: Verified) -> pb::ValidateTokenResponse {
+    let kind = match &v {
+        Verified::Session { kind, .. } => *kind,
+        Verified::Jwt { .. } => CredentialKind::Jwt,
+    };
+    metrics::validation(Some(kind), None);
     match v {
         Verified::Session { kind, found } => pb::ValidateTokenResponse {
             valid: true,

@@ -291,6 +291,7 @@ impl Issuer {
         let jwk =
             decrypt_private_key(&row.id, &row.private_key, &self.secrets).inspect_err(|e| {
                 tracing::error!(kid = %row.id, error = %e, "cannot decrypt the signing key");
+                crate::domain::metric::key_decryption_failed();
             })?;
         let key = SigningKey::from_private_jwk(&row.id, jwk.expose_secret(), alg)?;
         // Tokens are checked against `publicKey`; refuse a row whose halves do not match.

@@ -14,6 +14,7 @@ use moka::sync::Cache;
 use moka::Expiry;
 
 use super::verified_jwt::VerifiedJwt;
+use crate::domain::metric;
 
 type Key = [u8; 32];
 
@@ -47,6 +48,9 @@ impl VerifiedCache {
             entries: Cache::builder()
                 .max_capacity(max_entries)
                 .expire_after(UntilExp)
+                .eviction_listener(|_, _, cause| {
+                    metric::cache_eviction(metric::VERIFIED_JWT_CACHE, cause)
+                })
                 .build(),
         })
     }
@@ -73,7 +77,9 @@ impl VerifiedCache {
         now: i64,
         leeway: i64,
     ) -> Option<VerifiedJwt> {
-        let e = self.entries.get(key)?;
+        let e = self.entries.get(key);
+        metric::cache_lookup(metric::VERIFIED_JWT_CACHE, e.is_some());
+        let e = e?;
         let live = e.jwt.exp > now.saturating_sub(leeway);
         if e.key_epoch != key_epoch || !live {
             self.entries.invalidate(key);

@@ -5,14 +5,18 @@ Without OpenTelemetry this is a no-op."""
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
-try:
-    from opentelemetry import propagate as _propagate
-except ImportError:  # pragma: no cover - the optional dependency is absent
-    _propagate = None
 
-_propagator: Any = _propagate
+def _load() -> Any:
+    try:
+        return importlib.import_module("opentelemetry.propagate")
+    except ImportError:
+        return None
+
+
+_propagator: Any = _load()
 
 _FORWARDED = ("traceparent", "tracestate")
 

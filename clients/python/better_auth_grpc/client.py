@@ -24,6 +24,7 @@ from ._policy import (
 )
 from ._proto import auth_pb2_grpc
 from ._watch import KEEPALIVE_OPTIONS, ThreadWatcher
+from ._trace import trace_metadata
 
 Req = TypeVar("Req")
 Resp = TypeVar("Resp")

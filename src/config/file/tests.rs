@@ -27,10 +27,9 @@ fn unknown_keys_are_refused_by_name() {
         let e = refused(&format!("{key} = \"x\""));
         let head = format!("unknown field `{key}`, expected one of `database_url`, `secret`,");
         assert!(e.starts_with(&head), "{e}");
-        assert!(
-            e.ends_with("`cookie_cache`, `follow_changes`, `listen_database_url`, `change_feed_heartbeat_ms`, `callers`"),
-            "{e}"
-        );
+        // Settings added later sit between these: the list is not pinned to its last flag.
+        assert!(e.contains("`tls_client_ca`, `cookie_cache`"), "{e}");
+        assert!(e.ends_with(", `callers`"), "{e}");
     }
 }
 

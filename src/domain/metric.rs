@@ -1,0 +1,42 @@
+//! The names and recorders of the domain's metrics, in one place (docs/observability.md lists
+//! them). Recording goes through the `metrics` facade: a no-op until `--metrics-addr` installs
+//! the Prometheus recorder, then atomic counters. Labels are `&'static str` only, so no token,
+//! email or user id can become one and the hot path allocates nothing for them.
+
+/// Per RPC, as go-grpc-prometheus names them (recorded by `grpc::metrics`).
+pub const STARTED: &str = "grpc_server_started_total";
+pub const HANDLED: &str = "grpc_server_handled_total";
+pub const HANDLING_SECONDS: &str = "grpc_server_handling_seconds";
+
+pub const VALIDATIONS: &str = "better_auth_grpc_validations_total";
+pub const ISSUED: &str = "better_auth_grpc_issue_token_total";
+pub const CACHE_HITS: &str = "better_auth_grpc_cache_hits_total";
+pub const CACHE_MISSES: &str = "better_auth_grpc_cache_misses_total";
+pub const CACHE_EVICTIONS: &str = "better_auth_grpc_cache_evictions_total";
+pub const SHED: &str = "better_auth_grpc_shed_calls_total";
+pub const DEADLINE_CUTS: &str = "better_auth_grpc_deadline_cuts_total";
+pub const KEY_DECRYPTION_FAILURES: &str = "better_auth_grpc_key_decryption_failures_total";
+pub const DB_QUERY_SECONDS: &str = "better_auth_grpc_db_query_duration_seconds";
+pub const DB_UNAVAILABLE: &str = "better_auth_grpc_db_unavailable_total";
+
+/// The caches whose lookups are counted.
+pub const SESSION_CACHE: &str = "session";
+pub const VERIFIED_JWT_CACHE: &str = "verified_jwt";
+pub const USER_CACHE: &str = "jwt_user";
+
+pub fn cache_lookup(cache: &'static str, hit: bool) {
+    let name = if hit { CACHE_HITS } else { CACHE_MISSES };
+    metrics::counter!(name, "cache" => cache).increment(1);
+}
+
+/// For moka's eviction listener: entries pushed out by size, not the ones expired or replaced.
+pub fn cache_eviction(cache: &'static str, cause: moka::notification::RemovalCause) {
+    if cause == moka::notification::RemovalCause::Size {
+        metrics::counter!(CACHE_EVICTIONS, "cache" => cache).increment(1);
+    }
+}
+
+/// A private key in the jwks table that no configured secret decrypts.
+pub fn key_decryption_failed() {
+    metrics::counter!(KEY_DECRYPTION_FAILURES).increment(1);
+}
