@@ -15,6 +15,7 @@ mod database;
 pub(crate) mod defaults;
 pub(crate) mod error;
 pub mod file;
+pub mod gateway;
 mod jwt;
 mod private_file;
 #[cfg(test)]
@@ -58,6 +59,8 @@ pub struct Config {
     pub transport: transport::TransportConfig,
     /// `--cookie-cache`: Better Auth's session_data cookie is read; `None` when off.
     pub cookie_cache: Option<crate::auth::cookie_cache::CookieCacheRules>,
+    /// Gateway mode: policies, identity headers, upstream JWT, HTTP forward-auth listener.
+    pub gateway: gateway::GatewayConfig,
 }
 
 impl Config {
@@ -103,6 +106,7 @@ impl Config {
             },
         )?;
         // Last, so a bad setting elsewhere never leaves an embedded-default secret file behind.
+        let gateway = gateway::build(s, jwt.max_lifetime)?;
         let secrets = secrets::secrets(s, embedded_default, workdir)?;
         let mutual_tls = transport.tls.as_ref().is_some_and(|t| t.mutual);
         let (callers, demo_api_key) =
@@ -126,6 +130,7 @@ impl Config {
             demo_api_key,
             transport,
             cookie_cache,
+            gateway,
         })
     }
 }

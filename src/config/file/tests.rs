@@ -28,7 +28,7 @@ fn unknown_keys_are_refused_by_name() {
         let head = format!("unknown field `{key}`, expected one of `database_url`, `secret`,");
         assert!(e.starts_with(&head), "{e}");
         assert!(
-            e.ends_with("`tls_client_ca`, `cookie_cache`, `callers`"),
+            e.ends_with("`gateway_jwt_lifetime`, `callers`, `policies`"),
             "{e}"
         );
     }
