@@ -30,7 +30,14 @@ pub struct GatewayConfig {
     pub http_auth_addr: Option<SocketAddr>,
 }
 
-pub fn build(s: &SettingsArgs, jwt_max_lifetime: Duration) -> Result<GatewayConfig, ConfigError> {
+/// What the upstream JWT is checked against: IssueToken's own bounds.
+pub struct JwtBounds<'a> {
+    pub max_lifetime: Duration,
+    /// The deployment's accepted audiences; `None` when JWTs are off (no issuer).
+    pub audiences: Option<&'a [String]>,
+}
+
+pub fn build(s: &SettingsArgs, jwt: JwtBounds<'_>) -> Result<GatewayConfig, ConfigError> {
     let policies = s
         .file
         .policies
@@ -40,7 +47,7 @@ pub fn build(s: &SettingsArgs, jwt_max_lifetime: Duration) -> Result<GatewayConf
     Ok(GatewayConfig {
         policies: Policies::new(policies),
         headers: headers(&s.gateway_header_prefix)?,
-        upstream_jwt: upstream_jwt(s, jwt_max_lifetime)?,
+        upstream_jwt: upstream_jwt(s, &jwt)?,
         http_auth_addr: s.http_auth_addr,
     })
 }
@@ -105,11 +112,29 @@ fn headers(prefix: &str) -> Result<IdentityHeaders, ConfigError> {
     })
 }
 
-fn upstream_jwt(s: &SettingsArgs, max: Duration) -> Result<Option<UpstreamJwt>, ConfigError> {
+fn upstream_jwt(s: &SettingsArgs, jwt: &JwtBounds) -> Result<Option<UpstreamJwt>, ConfigError> {
     let Some(audience) = s.gateway_jwt_audience.clone().filter(|a| !a.is_empty()) else {
         return Ok(None);
     };
-    let lifetime = Duration::from_secs(s.gateway_jwt_lifetime);
+    match jwt.audiences {
+        None => {
+            return Err(bad(
+                "gateway_jwt_audience",
+                "JWT issuing is off: set BETTER_AUTH_URL (or --jwt-issuer)",
+            ))
+        }
+        Some(known) if !known.contains(&audience) => {
+            return Err(bad(
+                "gateway_jwt_audience",
+                format!("{audience:?} is not one of jwt_audience {known:?}: add it there"),
+            ))
+        }
+        Some(_) => {}
+    }
+    let (lifetime, max) = (
+        Duration::from_secs(s.gateway_jwt_lifetime),
+        jwt.max_lifetime,
+    );
     if lifetime > max {
         return Err(bad(
             "gateway_jwt_lifetime",

@@ -106,7 +106,13 @@ impl Config {
             },
         )?;
         // Last, so a bad setting elsewhere never leaves an embedded-default secret file behind.
-        let gateway = gateway::build(s, jwt.max_lifetime)?;
+        let gateway = gateway::build(
+            s,
+            gateway::JwtBounds {
+                max_lifetime: jwt.max_lifetime,
+                audiences: jwt.settings.as_ref().map(|j| j.audience.values()),
+            },
+        )?;
         let secrets = secrets::secrets(s, embedded_default, workdir)?;
         let mutual_tls = transport.tls.as_ref().is_some_and(|t| t.mutual);
         let (callers, demo_api_key) =
