@@ -223,3 +223,16 @@ async fn an_upstream_jwt_is_minted_as_issue_token_mints() {
     );
     gw.stop().await;
 }
+
+/// Health reports the Authorization service by its name.
+async fn assert_serving(gw: &Gateway) {
+    use tonic_health::pb::{health_client::HealthClient, HealthCheckRequest};
+    let mut health = HealthClient::connect(format!("http://{}", gw.grpc))
+        .await
+        .expect("connects");
+    let req = HealthCheckRequest {
+        service: "envoy.service.auth.v3.Authorization".into(),
+    };
+    let status = health.check(req).await.expect("known to health").into_inner().status;
+    assert_eq!(status, tonic_health::ServingStatus::Serving as i32);
+}

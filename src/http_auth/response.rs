@@ -31,19 +31,18 @@ fn allowed(decision: &Decision, names: &IdentityHeaders) -> Response<Body> {
     let mut r = Response::new(Body::default());
     let headers = r.headers_mut();
     for (k, v) in &upstream.set {
-        // A value that is not a header value (a control character in a name) is left out.
+        // UTF-8 names pass as raw bytes (obs-text); a control character leaves the header out.
         if let (Ok(k), Ok(v)) = (
             header::HeaderName::from_bytes(k.as_bytes()),
-            header::HeaderValue::from_str(v),
+            header::HeaderValue::from_bytes(v.as_bytes()),
         ) {
             headers.insert(k, v);
         }
     }
     // Envoy's HTTP ext_authz reads the headers to remove from this one.
-    if let Ok(v) = header::HeaderValue::from_str(&upstream.remove.join(", ")) {
-        if !upstream.remove.is_empty() {
-            headers.insert("x-envoy-auth-headers-to-remove", v);
-        }
+    let remove = upstream.remove.join(", ");
+    if let (false, Ok(v)) = (remove.is_empty(), header::HeaderValue::from_str(&remove)) {
+        headers.insert("x-envoy-auth-headers-to-remove", v);
     }
     r
 }
