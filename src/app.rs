@@ -99,17 +99,6 @@ impl App {
         }
     }
 
-    /// The HTTP forward-auth endpoint on `listener` until `shutdown`, then its drain.
-    pub async fn serve_http_auth(
-        &self,
-        listener: TcpListener,
-        shutdown: impl std::future::Future<Output = ()> + Send,
-    ) {
-        let names = self.config.gateway.headers.clone();
-        let drain = self.config.transport.drain_timeout;
-        crate::http_auth::serve(listener, self.gatekeeper(), names, drain, shutdown).await;
-    }
-
     /// What the embedded default's demo seeding takes from this app.
     fn demo_inputs(&self) -> demo::Inputs<'_> {
         demo::Inputs {

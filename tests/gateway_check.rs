@@ -233,6 +233,11 @@ async fn assert_serving(gw: &Gateway) {
     let req = HealthCheckRequest {
         service: "envoy.service.auth.v3.Authorization".into(),
     };
-    let status = health.check(req).await.expect("known to health").into_inner().status;
+    let status = health
+        .check(req)
+        .await
+        .expect("known to health")
+        .into_inner()
+        .status;
     assert_eq!(status, tonic_health::ServingStatus::Serving as i32);
 }

@@ -1,8 +1,8 @@
 //! The optional TOML file (`--config`), carried by clap. Each plain key is a setting's clap id
 //! (its field name in `cli::SettingsArgs`); its value is checked by that setting's own parser
 //! and becomes the setting's default, so flags and variables win over it. `[tables]`,
-//! `[columns]` and `[[callers]]` and `[[policies]]` are structures only the file has. An unknown key is refused by
-//! name.
+//! `[columns]`, `[[callers]]` and `[[policies]]` are structures only the file has. An unknown
+//! key is refused by name.
 use std::any::TypeId;
 use std::{collections::HashMap, net::SocketAddr, path::Path, path::PathBuf};
 

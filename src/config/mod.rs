@@ -105,7 +105,6 @@ impl Config {
                 callers: &callers,
             },
         )?;
-        // Last, so a bad setting elsewhere never leaves an embedded-default secret file behind.
         let gateway = gateway::build(
             s,
             gateway::JwtBounds {
@@ -113,6 +112,7 @@ impl Config {
                 audiences: jwt.settings.as_ref().map(|j| j.audience.values()),
             },
         )?;
+        // Last, so a bad setting elsewhere never leaves an embedded-default secret file behind.
         let secrets = secrets::secrets(s, embedded_default, workdir)?;
         let mutual_tls = transport.tls.as_ref().is_some_and(|t| t.mutual);
         let (callers, demo_api_key) =

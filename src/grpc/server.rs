@@ -1,6 +1,6 @@
-//! Assembles AuthService and Envoy's ext_authz Authorization with the standard health and reflection services and serves it:
-//! message, concurrency, HTTP/2 and connection limits, deadlines, optional TLS, and the drain on
-//! shutdown.
+//! Assembles AuthService and Envoy's ext_authz Authorization with the standard health and
+//! reflection services and serves them: message, concurrency, HTTP/2 and connection limits,
+//! deadlines, optional TLS, and the drain on shutdown.
 use std::{future::Future, time::Instant};
 
 use tokio::{net::TcpListener, sync::oneshot};
