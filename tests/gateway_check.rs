@@ -166,6 +166,7 @@ async fn check_answers_envoy_for_cookies_bearers_policies_and_sign_out() {
         r.status.map(|s| s.code),
         Some(tonic::Code::Unauthenticated as i32)
     );
+    assert_serving(&gw).await;
     gw.stop().await;
 }
 
@@ -227,9 +228,12 @@ async fn an_upstream_jwt_is_minted_as_issue_token_mints() {
 /// Health reports the Authorization service by its name.
 async fn assert_serving(gw: &Gateway) {
     use tonic_health::pb::{health_client::HealthClient, HealthCheckRequest};
-    let mut health = HealthClient::connect(format!("http://{}", gw.grpc))
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", gw.grpc))
+        .expect("a URL")
+        .connect()
         .await
         .expect("connects");
+    let mut health = HealthClient::new(channel);
     let req = HealthCheckRequest {
         service: "envoy.service.auth.v3.Authorization".into(),
     };

@@ -197,13 +197,19 @@ mod tests {
         assert!(headers("x:").is_err());
         let s =
             SettingsArgs::from_flags(["--gateway-jwt-audience=api", "--gateway-jwt-lifetime=120"]);
-        let j = upstream_jwt(&s, Duration::from_secs(3600))
+        let known = ["https://a.example".to_owned(), "api".to_owned()];
+        let bounds = |secs, audiences| JwtBounds {
+            max_lifetime: Duration::from_secs(secs),
+            audiences,
+        };
+        let j = upstream_jwt(&s, &bounds(3600, Some(&known)))
             .unwrap()
             .unwrap();
         assert_eq!((j.audience.as_str(), j.lifetime.as_secs()), ("api", 120));
-        assert!(upstream_jwt(&s, Duration::from_secs(60)).is_err());
-        assert!(upstream_jwt(&SettingsArgs::default(), Duration::ZERO)
-            .unwrap()
-            .is_none());
+        assert!(upstream_jwt(&s, &bounds(60, Some(&known))).is_err());
+        assert!(upstream_jwt(&s, &bounds(3600, Some(&known[..1]))).is_err());
+        assert!(upstream_jwt(&s, &bounds(3600, None)).is_err());
+        let off = upstream_jwt(&SettingsArgs::default(), &bounds(0, None));
+        assert!(off.unwrap().is_none());
     }
 }
