@@ -317,8 +317,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
                 let _ = rx.wait_for(|s| *s).await;
             };
             let (gate, names) = (app.gatekeeper(), app.config.gateway.headers.clone());
-            let drain = app.config.transport.drain_timeout;
-            let serve = crate::http_auth::serve(listener, gate, names, drain, stopped);
+            let limits = crate::http_auth::Limits {
+                max_connections: app.config.transport.connections.max_connections,
+                drain_timeout: app.config.transport.drain_timeout,
+            };
+            let serve = crate::http_auth::serve(listener, gate, names, limits, stopped);
             Some(tokio::spawn(serve))
         }
         None => None,

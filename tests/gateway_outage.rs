@@ -36,10 +36,13 @@ async fn an_unreachable_database_is_an_error_never_an_allow() {
         .expect("bind");
     let http = listener.local_addr().expect("addr");
     let (gate, names) = (app.gatekeeper(), app.config.gateway.headers.clone());
-    let drain = Duration::from_secs(1);
+    let limits = better_auth_grpc::http_auth::Limits {
+        max_connections: 64,
+        drain_timeout: Duration::from_secs(1),
+    };
     let pending = std::future::pending::<()>();
     tokio::spawn(better_auth_grpc::http_auth::serve(
-        listener, gate, names, drain, pending,
+        listener, gate, names, limits, pending,
     ));
     let serving = Serving::start(app).await;
     let cookie = format!(

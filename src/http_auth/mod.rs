@@ -6,4 +6,4 @@ mod request;
 mod response;
 mod server;
 
-pub use server::serve;
+pub use server::{serve, Limits};

@@ -1,6 +1,7 @@
 //! The listener: HTTP/1.1 connections (what nginx, Caddy and Traefik speak to an auth
-//! service), until shutdown; then open connections finish their request and close, bounded
-//! by the drain timeout.
+//! service), at most `max_connections` at once (`--max-connections`, as the gRPC port: one more
+//! is closed at once), until shutdown; then open connections finish their request and close,
+//! bounded by the drain timeout.
 use std::{convert::Infallible, future::Future, sync::Arc, time::Duration};
 
 use hyper::{body::Incoming, server::conn::http1, service::service_fn, Request, Response};
@@ -8,7 +9,7 @@ use hyper_util::{
     rt::{TokioIo, TokioTimer},
     server::graceful::GracefulShutdown,
 };
-use tokio::net::TcpListener;
+use tokio::{net::TcpListener, sync::Semaphore};
 
 use super::{request, response};
 use crate::auth::gateway::{Gatekeeper, IdentityHeaders};
@@ -17,14 +18,22 @@ use crate::auth::gateway::{Gatekeeper, IdentityHeaders};
 /// request) is disconnected.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How the listener is bounded.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_connections: usize,
+    pub drain_timeout: Duration,
+}
+
 pub async fn serve(
     listener: TcpListener,
     gate: Gatekeeper,
     names: IdentityHeaders,
-    drain_timeout: Duration,
+    limits: Limits,
     shutdown: impl Future<Output = ()> + Send,
 ) {
     let shared = Arc::new((gate, names));
+    let open = Arc::new(Semaphore::new(limits.max_connections));
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {
@@ -39,6 +48,10 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        let Ok(permit) = open.clone().try_acquire_owned() else {
+            tracing::warn!("http_auth: max_connections reached, connection closed");
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let shared = shared.clone();
         let service = service_fn(move |req| answer(shared.clone(), req));
@@ -49,13 +62,12 @@ pub async fn serve(
         let conn = graceful.watch(conn);
         tokio::spawn(async move {
             let _ = conn.await;
+            drop(permit);
         });
     }
     drop(listener);
-    if tokio::time::timeout(drain_timeout, graceful.shutdown())
-        .await
-        .is_err()
-    {
+    let drained = tokio::time::timeout(limits.drain_timeout, graceful.shutdown()).await;
+    if drained.is_err() {
         tracing::warn!("http_auth: drain_timeout reached with requests in progress");
     }
 }

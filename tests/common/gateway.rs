@@ -78,7 +78,10 @@ impl Gateway {
             listener,
             gate,
             names,
-            Duration::from_secs(1),
+            better_auth_grpc::http_auth::Limits {
+                max_connections: 64,
+                drain_timeout: Duration::from_secs(1),
+            },
             async {
                 let _ = stopped.await;
             },
