@@ -8,6 +8,7 @@ use crate::auth::{
     cookie_cache::CookieCache,
     feed::{Caches, Feed, FeedState},
     fresh_user::UserCheck,
+    gateway::Gatekeeper,
     issue::TokenService,
     session::SessionService,
     validate::{Authenticator, JwtCheck},
@@ -16,7 +17,7 @@ use crate::cli::{Cli, Command};
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::{Config, DatabaseConfig, DbKind};
 use crate::demo;
-use crate::grpc::{server, service::AuthGrpc};
+use crate::grpc::{ext_authz::ExtAuthz, server, service::AuthGrpc};
 use crate::store::{feed as store_feed, postgres, sqlite, SchemaState, Store, StoreError};
 use crate::token::{Issuer, JwkRows, KeySet, Verifier};
 
@@ -122,6 +123,20 @@ impl App {
         )
     }
 
+    /// Gateway mode's decisions (ext_authz Check and the HTTP forward-auth endpoint).
+    pub fn gatekeeper(&self) -> Gatekeeper {
+        let g = &self.config.gateway;
+        let gate = Gatekeeper::new(
+            self.auth.clone(),
+            g.policies.clone(),
+            self.config.database.timeout,
+        );
+        match (&g.upstream_jwt, &self.tokens) {
+            (Some(jwt), Some(tokens)) => gate.with_upstream_jwt(jwt.clone(), tokens.clone()),
+            _ => gate,
+        }
+    }
+
     /// What the embedded default's demo seeding takes from this app.
     fn demo_inputs(&self) -> demo::Inputs<'_> {
         demo::Inputs {
@@ -143,8 +158,10 @@ impl App {
             store: self.store.clone(),
             issuer: self.tokens.as_ref().map(|t| t.issuer().clone()),
         };
+        let ext_authz = ExtAuthz::new(self.gatekeeper(), self.config.gateway.headers.clone());
         server::serve(
             self.grpc(),
+            ext_authz,
             health,
             listener,
             &self.config.transport,
@@ -381,7 +398,36 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         tls,
         "serving gRPC (auth.v1.AuthService, grpc.health.v1, reflection)"
     );
+    // One shutdown for both listeners: the gRPC server's drain starts it.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let http_auth = match app.config.gateway.http_auth_addr {
+        Some(addr) => {
+            let listener = TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("http_auth_addr: cannot bind {addr}"))?;
+            tracing::info!(addr = %listener.local_addr()?, "serving HTTP forward-auth");
+            let mut rx = stop_rx.clone();
+            let stopped = async move {
+                let _ = rx.wait_for(|s| *s).await;
+            };
+            let (gate, names) = (app.gatekeeper(), app.config.gateway.headers.clone());
+            let limits = crate::http_auth::Limits {
+                max_connections: app.config.transport.connections.max_connections,
+                drain_timeout: app.config.transport.drain_timeout,
+            };
+            let serve = crate::http_auth::serve(listener, gate, names, limits, stopped);
+            Some(tokio::spawn(serve))
+        }
+        None => None,
+    };
+    let shutdown = async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    };
     app.serve(listener, shutdown).await?;
+    if let Some(task) = http_auth {
+        let _ = task.await;
+    }
     drop(metrics);
     tracing::info!("stopped");
     Ok(())

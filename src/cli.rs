@@ -423,6 +423,7 @@ pub struct SettingsArgs {
     /// How often the change feed proves itself end to end; three missed beats count as lost.
     #[arg(long, env = "BETTER_AUTH_GRPC_CHANGE_FEED_HEARTBEAT_MS", global = true, default_value_t = 500, value_parser = value_parser!(u64).range(50..=60_000))]
     pub change_feed_heartbeat_ms: u64,
+
     /// Log lines on stderr: text (human-readable) or json (one JSON object per line, the same
     /// fields, for log shippers).
     #[arg(long, env = "BETTER_AUTH_GRPC_LOG_FORMAT", global = true, default_value = "text", value_parser = ["text", "json"])]
@@ -432,7 +433,31 @@ pub struct SettingsArgs {
     #[arg(long, env = "BETTER_AUTH_GRPC_METRICS_ADDR", global = true)]
     pub metrics_addr: Option<SocketAddr>,
 
-    /// The file's `[tables]`, `[columns]` and `[[callers]]`: structures no flag has.
+    /// Serve the HTTP forward-auth endpoint (nginx auth_request, Caddy forward_auth, Traefik
+    /// ForwardAuth, Envoy's HTTP ext_authz) on this address [default: off].
+    #[arg(long, env = "BETTER_AUTH_GRPC_HTTP_AUTH_ADDR", global = true)]
+    pub http_auth_addr: Option<SocketAddr>,
+
+    /// Gateway mode's identity headers are <prefix>user-id, <prefix>user-email,
+    /// <prefix>user-name and <prefix>session-id.
+    #[arg(
+        long,
+        env = "BETTER_AUTH_GRPC_GATEWAY_HEADER_PREFIX",
+        global = true,
+        default_value = "x-"
+    )]
+    pub gateway_header_prefix: String,
+
+    /// Gateway mode: also send the upstream `authorization: Bearer <JWT>`, minted as IssueToken
+    /// mints, with this audience [default: off].
+    #[arg(long, env = "BETTER_AUTH_GRPC_GATEWAY_JWT_AUDIENCE", global = true)]
+    pub gateway_jwt_audience: Option<String>,
+
+    /// Lifetime of that upstream JWT, in seconds (at most jwt_max_lifetime).
+    #[arg(long, env = "BETTER_AUTH_GRPC_GATEWAY_JWT_LIFETIME", global = true, default_value_t = 60, value_parser = value_parser!(u64).range(1..=JWT_MAX_SECONDS))]
+    pub gateway_jwt_lifetime: u64,
+
+    /// The file's `[tables]`, `[columns]` and `[[callers]]`, `[[policies]]`: structures no flag has.
     #[arg(skip)]
     pub file: FileStructures,
 }

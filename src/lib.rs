@@ -8,6 +8,7 @@ pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod grpc;
+pub mod http_auth;
 pub mod store;
 pub mod telemetry;
 #[cfg(any(test, feature = "test-util"))]

@@ -1,8 +1,8 @@
 //! The optional TOML file (`--config`), carried by clap. Each plain key is a setting's clap id
 //! (its field name in `cli::SettingsArgs`); its value is checked by that setting's own parser
 //! and becomes the setting's default, so flags and variables win over it. `[tables]`,
-//! `[columns]` and `[[callers]]` are structures only the file has. An unknown key is refused by
-//! name.
+//! `[columns]`, `[[callers]]` and `[[policies]]` are structures only the file has. An unknown
+//! key is refused by name.
 use std::any::TypeId;
 use std::{collections::HashMap, net::SocketAddr, path::Path, path::PathBuf};
 
@@ -11,12 +11,14 @@ use serde::de::DeserializeOwned;
 
 use super::callers::CallerEntry;
 use super::error::{bad, refusal, ConfigError};
+use super::gateway::PolicyEntry;
 
 /// Flag-only: the file cannot name another file.
 const FLAG_ONLY: &str = "config";
 const TABLES: &str = "tables";
 const COLUMNS: &str = "columns";
 const CALLERS: &str = "callers";
+const POLICIES: &str = "policies";
 
 /// What the file holds beyond plain settings.
 #[derive(Default, Clone)]
@@ -27,6 +29,8 @@ pub struct FileStructures {
     pub tables: HashMap<String, String>,
     pub columns: HashMap<String, String>,
     pub callers: Vec<CallerEntry>,
+    /// Gateway mode's `[[policies]]`.
+    pub policies: Vec<PolicyEntry>,
 }
 
 /// `command` with the file's plain keys as defaults, and the file's structures.
@@ -47,6 +51,7 @@ pub fn parse(mut command: Command, text: &str) -> Result<(Command, FileStructure
         tables: take(&mut table, TABLES)?,
         columns: take(&mut table, COLUMNS)?,
         callers: take(&mut table, CALLERS)?,
+        policies: take(&mut table, POLICIES)?,
     };
     for (key, value) in table {
         let arg = setting(&command, &key)?;
@@ -95,7 +100,7 @@ pub fn keys(command: &Command) -> Vec<String> {
         .get_arguments()
         .map(|a| a.get_id().as_str().to_owned())
         .filter(|id| id != FLAG_ONLY)
-        .chain([CALLERS.to_owned()])
+        .chain([CALLERS.to_owned(), POLICIES.to_owned()])
         .collect()
 }
 

@@ -16,6 +16,7 @@ pub(crate) mod defaults;
 pub(crate) mod error;
 mod feed;
 pub mod file;
+pub mod gateway;
 mod jwt;
 pub mod observe;
 mod private_file;
@@ -65,6 +66,8 @@ pub struct Config {
     pub feed: FeedConfig,
     /// `--log-format`, `--metrics-addr`.
     pub observe: observe::ObserveConfig,
+    /// Gateway mode: policies, identity headers, upstream JWT, HTTP forward-auth listener.
+    pub gateway: gateway::GatewayConfig,
 }
 
 impl Config {
@@ -110,6 +113,13 @@ impl Config {
                 callers: &callers,
             },
         )?;
+        let gateway = gateway::build(
+            s,
+            gateway::JwtBounds {
+                max_lifetime: jwt.max_lifetime,
+                audiences: jwt.settings.as_ref().map(|j| j.audience.values()),
+            },
+        )?;
         // Last, so a bad setting elsewhere never leaves an embedded-default secret file behind.
         let secrets = secrets::secrets(s, embedded_default, workdir)?;
         let mutual_tls = transport.tls.as_ref().is_some_and(|t| t.mutual);
@@ -136,6 +146,7 @@ impl Config {
             cookie_cache,
             feed,
             observe: observe::build(s),
+            gateway,
         })
     }
 }

@@ -19,6 +19,8 @@ use crate::store::Store;
 use crate::token::Issuer;
 
 pub const SERVICE_NAME: &str = "auth.v1.AuthService";
+/// Envoy's ext_authz service follows the database as AuthService does.
+pub const EXT_AUTHZ_HEALTH_NAME: &str = super::ext_authz::pb::SERVICE_NAME;
 /// Health of JWT issuing alone: NOT_SERVING while the signing key cannot be decrypted.
 pub const ISSUE_HEALTH_NAME: &str = "auth.v1.AuthService/IssueToken";
 
@@ -71,7 +73,7 @@ impl HealthState {
             w.abort();
             let _ = w.await;
         }
-        let mut names = vec!["", SERVICE_NAME];
+        let mut names = vec!["", SERVICE_NAME, EXT_AUTHZ_HEALTH_NAME];
         if self.issuing {
             names.push(ISSUE_HEALTH_NAME);
         }
@@ -163,8 +165,9 @@ async fn watch_database(store: Arc<dyn Store>, reporter: HealthReporter) {
             if !ok {
                 tracing::warn!("database unreachable: health NOT_SERVING");
             }
-            reporter.set_service_status(SERVICE_NAME, status).await;
-            reporter.set_service_status("", status).await;
+            for name in [SERVICE_NAME, EXT_AUTHZ_HEALTH_NAME, ""] {
+                reporter.set_service_status(name, status).await;
+            }
             last = Some(ok);
         }
         // One cheap query a second: health follows an outage within about a second.

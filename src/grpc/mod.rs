@@ -2,6 +2,7 @@
 pub mod calls;
 pub mod connections;
 pub mod convert;
+pub mod ext_authz;
 pub mod health;
 pub mod limits;
 pub mod metrics;

@@ -1,6 +1,6 @@
-//! Assembles AuthService with the standard health and reflection services and serves it:
-//! message, concurrency, HTTP/2 and connection limits, deadlines, optional TLS, and the drain on
-//! shutdown.
+//! Assembles AuthService and Envoy's ext_authz Authorization with the standard health and
+//! reflection services and serves them: message, concurrency, HTTP/2 and connection limits,
+//! deadlines, optional TLS, and the drain on shutdown.
 use std::{future::Future, time::Instant};
 
 use tokio::{net::TcpListener, sync::oneshot};
@@ -9,8 +9,11 @@ use tonic_health::pb::health_server::HealthServer;
 use tower::util::MapResponseLayer;
 
 use super::connections::Connections;
+use super::ext_authz::{
+    pb::envoy::service::auth::v3::authorization_server::AuthorizationServer, ExtAuthz,
+};
 use super::health::HealthState;
-pub use super::health::{HealthSources, ISSUE_HEALTH_NAME, SERVICE_NAME};
+pub use super::health::{HealthSources, EXT_AUTHZ_HEALTH_NAME, ISSUE_HEALTH_NAME, SERVICE_NAME};
 use super::limits::{self, Guarded};
 use super::metrics::RpcMetricsLayer;
 use super::rpc_span::RpcSpanLayer;
@@ -31,6 +34,7 @@ pub enum ServeError {
 /// `drain_timeout`; past it, returns anyway.
 pub async fn serve(
     service: AuthGrpc,
+    ext_authz: ExtAuthz,
     health_sources: HealthSources,
     listener: TcpListener,
     transport: &TransportConfig,
@@ -47,6 +51,12 @@ pub async fn serve(
     let feed = service.feed();
     let (auth, in_flight) = Guarded::new(
         AuthServiceServer::new(service).max_decoding_message_size(max),
+        transport.max_concurrent_requests,
+        transport.request_timeout,
+    );
+    // Its own limit of the same size: Envoy's checks cannot starve AuthService's callers.
+    let (ext_authz, _) = Guarded::new(
+        AuthorizationServer::new(ext_authz).max_decoding_message_size(max),
         transport.max_concurrent_requests,
         transport.request_timeout,
     );
@@ -79,6 +89,7 @@ pub async fn serve(
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(auth)
+        .add_service(ext_authz)
         .serve_with_incoming_shutdown(connections.incoming(listener), signal);
 
     let drain_timeout = transport.drain_timeout;
@@ -102,7 +113,8 @@ pub async fn serve(
 fn reflection() -> Result<tonic_reflection::server::Builder<'static>, ServeError> {
     Ok(tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET))
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(super::ext_authz::pb::FILE_DESCRIPTOR_SET))
 }
 
 /// tonic passes hyper "no limit" for each of these unless set.

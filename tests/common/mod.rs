@@ -5,6 +5,7 @@ pub mod better_auth_install;
 pub mod db;
 pub mod files;
 pub mod fixtures;
+pub mod gateway;
 pub mod pg;
 pub mod pgbouncer;
 pub mod pki;

@@ -29,7 +29,7 @@ fn unknown_keys_are_refused_by_name() {
         assert!(e.starts_with(&head), "{e}");
         // Settings added later sit between these: the list is not pinned to its last flag.
         assert!(e.contains("`tls_client_ca`, `cookie_cache`"), "{e}");
-        assert!(e.ends_with(", `callers`"), "{e}");
+        assert!(e.ends_with(", `callers`, `policies`"), "{e}");
     }
 }
 
