@@ -49,6 +49,10 @@ pub async fn serve(
     );
     let mut builder =
         http2_limits(Server::builder(), &transport.http2).timeout(transport.request_timeout);
+    // No max_connection_age_grace: tonic 0.14 then skips the GOAWAY and only cuts the connection.
+    if let Some(age) = transport.max_connection_age {
+        builder = builder.max_connection_age(age);
+    }
     if let Some(tls) = &transport.tls {
         builder = builder.tls_config(tls.server.clone())?;
     }

@@ -27,10 +27,8 @@ fn unknown_keys_are_refused_by_name() {
         let e = refused(&format!("{key} = \"x\""));
         let head = format!("unknown field `{key}`, expected one of `database_url`, `secret`,");
         assert!(e.starts_with(&head), "{e}");
-        assert!(
-            e.ends_with("`tls_client_ca`, `cookie_cache`, `callers`"),
-            "{e}"
-        );
+        // The last setting changes with each new one; the file's structures come after them.
+        assert!(e.ends_with("`, `callers`"), "{e}");
     }
 }
 
