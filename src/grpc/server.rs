@@ -10,7 +10,7 @@ use tower::util::MapResponseLayer;
 
 use super::connections::Connections;
 use super::health::HealthState;
-pub use super::health::{HealthSources, ISSUE_HEALTH_NAME, SERVICE_NAME};
+pub use super::health::{HealthSources, ISSUE_HEALTH_NAME, LIVENESS_HEALTH_NAME, SERVICE_NAME};
 use super::limits::{self, Guarded};
 use super::service::AuthGrpc;
 use crate::config::transport::{Http2Config, TransportConfig};
