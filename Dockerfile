@@ -3,7 +3,8 @@
 # (glibc and CA certificates, no shell, no package manager) as the non-root user 65532.
 #
 #   docker build -t better-auth-grpc .            (or podman build)
-#   docker run --rm -p 50051:50051 --read-only --tmpfs /var/lib/better-auth-grpc better-auth-grpc
+#   docker run --rm -p 127.0.0.1:50051:50051 --read-only \
+#     --tmpfs /var/lib/better-auth-grpc:uid=65532,gid=65532,mode=0700 better-auth-grpc
 #
 # The build args only swap the base images for equivalent ones (a mirror, or the local
 # substitutes scripts/container-check makes where no registry is reachable).
