@@ -457,6 +457,11 @@ pub struct SettingsArgs {
     #[arg(long, env = "BETTER_AUTH_GRPC_GATEWAY_JWT_LIFETIME", global = true, default_value_t = 60, value_parser = value_parser!(u64).range(1..=JWT_MAX_SECONDS))]
     pub gateway_jwt_lifetime: u64,
 
+    /// A client connection open this long gets GOAWAY: its calls in progress finish and the
+    /// client reconnects, reaching replicas added since, in ms; 0 = never.
+    #[arg(long, env = "BETTER_AUTH_GRPC_MAX_CONNECTION_AGE_MS", global = true, default_value_t = 1_800_000, value_parser = value_parser!(u64).range(0..=DAY_MS))]
+    pub max_connection_age_ms: u64,
+
     /// The file's `[tables]`, `[columns]` and `[[callers]]`, `[[policies]]`: structures no flag has.
     #[arg(skip)]
     pub file: FileStructures,
@@ -487,6 +492,7 @@ const TEN_YEARS: i64 = 10 * 365 * 86_400;
 /// A JWT lives at most a leap year.
 const JWT_MAX_SECONDS: u64 = 366 * 86_400;
 const HOUR_MS: u64 = 3_600_000;
+const DAY_MS: u64 = 24 * HOUR_MS;
 /// Limits are counts of at least 1 (0 would refuse everything) and at most this.
 const MAX_COUNT: u64 = 1_000_000;
 

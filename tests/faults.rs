@@ -8,7 +8,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use better_auth_grpc::proto::auth::v1::{GetSessionRequest, ValidateTokenRequest};
+use better_auth_grpc::{
+    grpc::server::LIVENESS_HEALTH_NAME,
+    proto::auth::v1::{GetSessionRequest, ValidateTokenRequest},
+};
 use common::{
     pg::PrivateCluster,
     server::{self, TestServer},
@@ -251,6 +254,11 @@ async fn starts_with_the_database_down_and_serves_once_it_is_back() {
         .unwrap();
     let mut health_client = HealthClient::new(channel);
     wait_health(&mut health_client, ServingStatus::NotServing).await;
+    assert_eq!(
+        health(&mut health_client, LIVENESS_HEALTH_NAME).await,
+        Some(ServingStatus::Serving),
+        "liveness does not follow the database: no restarts during an outage"
+    );
     let (r, took) = timed(
         "ValidateToken",
         validate(&s, "some-session-token-00000000000000"),

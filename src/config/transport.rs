@@ -1,5 +1,5 @@
 //! Transport settings: message and concurrency limits, deadlines, the SIGTERM drain, HTTP/2 and
-//! connection limits, and TLS.
+//! connection limits, the connection age, and TLS.
 //! Certificates and keys are read and checked here, before any port is bound.
 use std::{path::Path, time::Duration};
 
@@ -27,6 +27,9 @@ pub struct TransportConfig {
     /// Health Watch streams open at once over all connections; more are RESOURCE_EXHAUSTED.
     pub max_health_watch_streams: usize,
     pub tls: Option<TlsConfig>,
+    /// A connection this old gets GOAWAY (hyper's graceful shutdown, as on SIGTERM: calls in
+    /// progress finish, each within `request_timeout`); `None`: never.
+    pub max_connection_age: Option<Duration>,
 }
 
 /// Per-connection HTTP/2 limits, which hyper leaves unlimited when tonic passes none.
@@ -78,6 +81,7 @@ pub fn build(s: &SettingsArgs, max_token_bytes: usize) -> Result<TransportConfig
             s.tls_client_ca.clone(),
             handshake_timeout,
         )?,
+        max_connection_age: nonzero_millis(s.max_connection_age_ms),
     })
 }
 
@@ -231,6 +235,18 @@ mod tests {
         .unwrap();
         assert_eq!(off.http2.keepalive_interval, None);
         assert_eq!(off.connections.idle_timeout, None);
+    }
+
+    #[test]
+    fn connections_are_aged_out_after_half_an_hour_unless_off() {
+        let t = build_with(SettingsArgs::default()).unwrap();
+        assert_eq!(t.max_connection_age, Some(Duration::from_secs(1800)));
+        let off = build_with(SettingsArgs {
+            max_connection_age_ms: 0,
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(off.max_connection_age, None);
     }
 
     #[test]

@@ -23,6 +23,9 @@ pub const SERVICE_NAME: &str = "auth.v1.AuthService";
 pub const EXT_AUTHZ_HEALTH_NAME: &str = super::ext_authz::pb::SERVICE_NAME;
 /// Health of JWT issuing alone: NOT_SERVING while the signing key cannot be decrypted.
 pub const ISSUE_HEALTH_NAME: &str = "auth.v1.AuthService/IssueToken";
+/// SERVING while the process serves, whatever the database: for liveness probes, which must
+/// not restart every replica during a database outage (the service recovers by itself).
+pub const LIVENESS_HEALTH_NAME: &str = "liveness";
 
 /// What the health service watches.
 pub struct HealthSources {
@@ -153,6 +156,9 @@ impl Health for DrainingHealth {
 
 /// Health follows the database: NOT_SERVING while it cannot be reached, SERVING once it can.
 async fn watch_database(store: Arc<dyn Store>, reporter: HealthReporter) {
+    reporter
+        .set_service_status(LIVENESS_HEALTH_NAME, ServingStatus::Serving)
+        .await;
     let mut last = None;
     loop {
         let ok = matches!(guarded("database", store.ping()).await, Some(Ok(())));

@@ -13,7 +13,9 @@ use super::ext_authz::{
     pb::envoy::service::auth::v3::authorization_server::AuthorizationServer, ExtAuthz,
 };
 use super::health::HealthState;
-pub use super::health::{HealthSources, EXT_AUTHZ_HEALTH_NAME, ISSUE_HEALTH_NAME, SERVICE_NAME};
+pub use super::health::{
+    HealthSources, EXT_AUTHZ_HEALTH_NAME, ISSUE_HEALTH_NAME, LIVENESS_HEALTH_NAME, SERVICE_NAME,
+};
 use super::limits::{self, Guarded};
 use super::metrics::RpcMetricsLayer;
 use super::rpc_span::RpcSpanLayer;
@@ -62,6 +64,10 @@ pub async fn serve(
     );
     let mut builder =
         http2_limits(Server::builder(), &transport.http2).timeout(transport.request_timeout);
+    // No max_connection_age_grace: tonic 0.14 then skips the GOAWAY and only cuts the connection.
+    if let Some(age) = transport.max_connection_age {
+        builder = builder.max_connection_age(age);
+    }
     if let Some(tls) = &transport.tls {
         builder = builder.tls_config(tls.server.clone())?;
     }

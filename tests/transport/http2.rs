@@ -27,7 +27,7 @@ use better_auth_grpc::{
 };
 
 /// A server on a fresh SQLite database with the transport settings `tune` sets.
-async fn start(tune: impl FnOnce(&mut SettingsArgs)) -> (TestServer, Db) {
+pub(super) async fn start(tune: impl FnOnce(&mut SettingsArgs)) -> (TestServer, Db) {
     let db = Db::sqlite().await;
     server::migrate(&db.url).await;
     let mut args = server::settings(&db.url, SECRET);
@@ -37,7 +37,9 @@ async fn start(tune: impl FnOnce(&mut SettingsArgs)) -> (TestServer, Db) {
 
 /// One raw HTTP/2 connection: the request handle and the task driving the connection, which
 /// ends when the server closes it.
-async fn h2_connect(addr: SocketAddr) -> (SendRequest<Bytes>, JoinHandle<Result<(), h2::Error>>) {
+pub(super) async fn h2_connect(
+    addr: SocketAddr,
+) -> (SendRequest<Bytes>, JoinHandle<Result<(), h2::Error>>) {
     let tcp = TcpStream::connect(addr).await.expect("tcp connect");
     let (send, conn) = h2::client::handshake(tcp).await.expect("h2 handshake");
     (send, tokio::spawn(conn))
@@ -56,7 +58,10 @@ fn health_request(method: &str, content_length: Option<&str>) -> http::Request<(
 
 /// Sends a health call (an empty message: the 5-byte gRPC frame header alone) and returns its
 /// response body once the headers are in.
-async fn call(send: &mut SendRequest<Bytes>, method: &str) -> Result<RecvStream, h2::Error> {
+pub(super) async fn call(
+    send: &mut SendRequest<Bytes>,
+    method: &str,
+) -> Result<RecvStream, h2::Error> {
     let mut ready = send.clone().ready().await?;
     let (response, mut body) = ready.send_request(health_request(method, None), false)?;
     body.send_data(Bytes::from_static(&[0; 5]), true)?;
@@ -260,7 +265,7 @@ async fn watch(channel: &Channel) -> Result<Streaming<HealthCheckResponse>, toni
         .map(|r| r.into_inner())
 }
 
-async fn connect(server: &TestServer) -> Channel {
+pub(super) async fn connect(server: &TestServer) -> Channel {
     Endpoint::from_shared(server.channel_url())
         .unwrap()
         .connect()

@@ -1,6 +1,7 @@
 //! Transport hardening against the real server: oversized messages, overload, deadlines on a
 //! blocked database (limits), the SIGTERM drain of the real binary (drain), HTTP/2 and connection
-//! limits (http2), and TLS / mutual TLS (tls).
+//! limits (http2), the connection age (age), and TLS / mutual TLS (tls).
+mod age;
 #[path = "../common/mod.rs"]
 mod common;
 mod drain;
