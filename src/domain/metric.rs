@@ -40,3 +40,26 @@ pub fn cache_eviction(cache: &'static str, cause: moka::notification::RemovalCau
 pub fn key_decryption_failed() {
     metrics::counter!(KEY_DECRYPTION_FAILURES).increment(1);
 }
+
+pub const FEED_LIVE: &str = "better_auth_grpc_change_feed_live";
+pub const FEED_LOSSES: &str = "better_auth_grpc_change_feed_losses_total";
+pub const FEED_EVENTS: &str = "better_auth_grpc_change_feed_events_total";
+pub const FEED_LAG_SECONDS: &str = "better_auth_grpc_change_feed_lag_seconds";
+
+/// The change feed's state: 1 while live (caches trusted), 0 otherwise; each loss counted.
+pub fn feed_state(live: bool, lost: bool) {
+    metrics::gauge!(FEED_LIVE).set(if live { 1.0 } else { 0.0 });
+    if lost {
+        metrics::counter!(FEED_LOSSES).increment(1);
+    }
+}
+
+/// One change applied, by kind (`session`, `user`, `keys`, `any`).
+pub fn feed_event(kind: &'static str) {
+    metrics::counter!(FEED_EVENTS, "kind" => kind).increment(1);
+}
+
+/// From a heartbeat's NOTIFY to its arrival on the listening connection.
+pub fn feed_lag(seconds: f64) {
+    metrics::histogram!(FEED_LAG_SECONDS).record(seconds);
+}

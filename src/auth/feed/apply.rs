@@ -8,6 +8,7 @@ use tokio::task::JoinHandle;
 use super::gate::{FeedState, Gate};
 use crate::auth::{fresh_user::UserCheck, session_cache::SessionCache};
 use crate::domain::change::{Change, FeedSignal};
+use crate::domain::metric;
 use crate::token::KeySet;
 
 /// How many events a slow WatchSessions subscriber may fall behind before it gets a RESET.
@@ -85,17 +86,32 @@ impl Feed {
         let state = match signal {
             FeedSignal::Changed(change) => {
                 self.gate.bump();
+                metric::feed_event(kind(change));
                 return apply_change(caches, change).await;
             }
             FeedSignal::Live => FeedState::Live,
             FeedSignal::NotInstalled => FeedState::NotInstalled,
             FeedSignal::Lost => FeedState::Lost,
         };
-        if state != self.gate.state() {
+        let was = self.gate.state();
+        if state != was {
             tracing::info!(?state, "change feed");
         }
+        metric::feed_state(
+            state == FeedState::Live,
+            state == FeedState::Lost && was != state,
+        );
         self.gate.set(state);
         clear(caches).await;
+    }
+}
+
+fn kind(change: &Change) -> &'static str {
+    match change {
+        Change::Session { .. } => "session",
+        Change::User { .. } => "user",
+        Change::Keys => "keys",
+        Change::Any => "any",
     }
 }
 

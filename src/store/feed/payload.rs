@@ -4,9 +4,11 @@ use crate::domain::change::Change;
 #[derive(Debug, PartialEq, Eq)]
 pub enum Payload {
     Changed(Change),
-    /// A heartbeat, and whether the triggers were all present when it was sent.
+    /// A heartbeat: whether the triggers were all present when it was sent, and when this
+    /// process sent it (ms since the epoch, its own clock).
     Heartbeat {
         installed: bool,
+        sent_ms: Option<i64>,
     },
 }
 
@@ -19,9 +21,13 @@ pub fn parse(payload: &str) -> Option<Payload> {
             user_id: rest.to_owned(),
         })),
         "k" => Some(Payload::Changed(Change::Keys)),
-        "h" => Some(Payload::Heartbeat {
-            installed: rest == "true",
-        }),
+        "h" => {
+            let (installed, sent) = rest.split_once(':').unwrap_or((rest, ""));
+            Some(Payload::Heartbeat {
+                installed: installed == "true",
+                sent_ms: sent.parse().ok(),
+            })
+        }
         _ => None,
     }
 }
@@ -59,14 +65,12 @@ mod tests {
             }))
         );
         assert_eq!(parse("k"), Some(Payload::Changed(Change::Keys)));
+        let beat = |installed, sent_ms| Some(Payload::Heartbeat { installed, sent_ms });
         assert_eq!(
-            parse("h:true"),
-            Some(Payload::Heartbeat { installed: true })
+            parse("h:true:1700000000000"),
+            beat(true, Some(1_700_000_000_000))
         );
-        assert_eq!(
-            parse("h:false"),
-            Some(Payload::Heartbeat { installed: false })
-        );
+        assert_eq!(parse("h:false"), beat(false, None));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use tokio::time::{sleep, timeout};
 
 use super::payload::{self, Payload};
 use super::{backoff, Sink, CHANNEL};
-use crate::domain::change::FeedSignal;
+use crate::domain::{change::FeedSignal, metric};
 use crate::store::postgres::{pool, PgSettings};
 use crate::store::{map_sqlx, StoreError};
 
@@ -124,8 +124,16 @@ async fn follow(
             Ok(Ok(None)) => return "the listening connection was closed".into(),
             Ok(Ok(Some(note))) => note,
         };
-        let signal = match payload::parse(note.payload()) {
-            Some(Payload::Heartbeat { installed: now }) if installed != Some(now) => {
+        let parsed = payload::parse(note.payload());
+        if let Some(Payload::Heartbeat {
+            sent_ms: Some(sent),
+            ..
+        }) = parsed
+        {
+            metric::feed_lag((now_ms() - sent).max(0) as f64 / 1000.0);
+        }
+        let signal = match parsed {
+            Some(Payload::Heartbeat { installed: now, .. }) if installed != Some(now) => {
                 installed = Some(now);
                 *attempt = 0;
                 if now {
@@ -143,16 +151,23 @@ async fn follow(
     }
 }
 
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
 /// Sends a heartbeat every `every`; errors just skip one (the listener's silence tells).
 async fn beat(pool: PgPool, every: Duration) {
     // One round trip: the notification carries the triggers' presence at that moment.
-    let query = format!("SELECT pg_notify($1, 'h:' || ({INSTALLED})::text)");
+    let query = format!("SELECT pg_notify($1, 'h:' || ({INSTALLED})::text || ':' || $2)");
     let mut tick = tokio::time::interval(every);
     loop {
         tick.tick().await;
         let sent = sqlx::query(&query)
             .persistent(false)
             .bind(CHANNEL)
+            .bind(now_ms().to_string())
             .execute(&pool)
             .await;
         if let Err(e) = sent {
