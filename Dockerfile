@@ -12,6 +12,9 @@ ARG BUILDER_IMAGE=docker.io/library/rust:1-bookworm
 ARG RUNTIME_IMAGE=gcr.io/distroless/cc-debian12:nonroot
 
 FROM ${BUILDER_IMAGE} AS build
+# .git is not sent to the build: build_info's revision comes from here
+# (--build-arg BETTER_AUTH_GRPC_REVISION=$(git rev-parse --short=12 HEAD)).
+ARG BETTER_AUTH_GRPC_REVISION=unknown
 WORKDIR /src
 COPY . .
 # Cache mounts keep the crate downloads and the build between builds (BuildKit, buildah);

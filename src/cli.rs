@@ -213,9 +213,9 @@ pub struct SettingsArgs {
     #[arg(long, env = "BETTER_AUTH_GRPC_READ_ONLY", global = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true", default_value_t = false)]
     pub read_only: bool,
 
-    /// Cache of ValidateToken's session lookups. auto: on while the change feed is live (a
-    /// sign-out is dropped from it at once; entries kept 10 min), off without a feed. A number
-    /// of ms: also a maximum staleness where no feed is installed (a signed-out session may be
+    /// Cache of ValidateToken's session lookups. auto: on PostgreSQL while the change feed is
+    /// live (a sign-out is dropped from it at once; entries kept 10 min), else off. A number of
+    /// ms: also a maximum staleness where no feed is installed (a signed-out session may be
     /// answered valid that long). 0 = off. Expiry is never stale; GetSession never uses it.
     #[arg(long, env = "BETTER_AUTH_GRPC_SESSION_CACHE_MS", global = true, default_value = "auto", value_parser = cache_ms)]
     pub session_cache_ms: CacheMs,

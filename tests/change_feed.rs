@@ -176,7 +176,8 @@ async fn sqlite_changes_are_seen_through_data_version() {
     let mut opts = BetterAuthOptions::sqlite(&path);
     opts.plugins = vec!["jwt", "bearer"];
     let ba = BetterAuth::start(opts).await;
-    let rs = replicas(&db.url, 2, &[]).await;
+    // SQLite caches sessions only when asked; the feed then bounds the staleness, not the 60 s.
+    let rs = replicas(&db.url, 2, &["--session-cache-ms", "60000"]).await;
     all_live(&rs).await;
     let u = user(&ba, "sqlite").await;
     warm(&rs, &u.token).await;

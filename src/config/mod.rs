@@ -99,7 +99,7 @@ impl Config {
         let credentials = session::credentials(s, base_origin.as_deref())?;
         let cookie_reason = session::cookie_reason(s, base_origin.as_deref());
         let cookie_cache = cookie_cache::build(s, &credentials, base_origin.as_deref());
-        let session = session::policy(s);
+        let session = session::policy(s, database.kind);
         let names = schema::names(s)?;
         let boolean_fields = schema::boolean_fields(s)?;
         let transport = transport::build(s, credentials.max_token_bytes)?;

@@ -3,6 +3,7 @@ use std::time::Duration;
 
 use chrono::TimeDelta;
 
+use super::database::DbKind;
 use super::defaults::FEED_SESSION_CACHE;
 use super::error::{bad, ConfigError};
 use crate::auth::{credential::CredentialRules, session::SessionPolicy};
@@ -71,13 +72,17 @@ fn cookie(secure: bool, prefix: &str, name: &str) -> String {
     format!("{}{prefix}.{name}", if secure { "__Secure-" } else { "" })
 }
 
-pub fn policy(s: &SettingsArgs) -> SessionPolicy {
+/// `kind`: `--session-cache-ms auto` caches on PostgreSQL only, where a lookup is a network round
+/// trip (and Neon compute); a SQLite lookup is in-process, so there a sign-out stays refused at
+/// the next call unless a number turns the cache on (its staleness then bounded by the feed).
+pub fn policy(s: &SettingsArgs, kind: DbKind) -> SessionPolicy {
     SessionPolicy {
         expires_in: TimeDelta::seconds(s.session_expires_in),
         update_age: TimeDelta::seconds(s.session_update_age),
         disable_refresh: s.disable_session_refresh,
         read_only: s.read_only,
         cache_ttl: match s.session_cache_ms {
+            CacheMs::Auto if kind == DbKind::Sqlite => Duration::ZERO,
             CacheMs::Auto => FEED_SESSION_CACHE,
             CacheMs::Ms(ms) => Duration::from_millis(ms),
         },

@@ -41,6 +41,15 @@ pub fn key_decryption_failed() {
     metrics::counter!(KEY_DECRYPTION_FAILURES).increment(1);
 }
 
+pub const DB_POOL_IN_USE: &str = "better_auth_grpc_db_pool_connections_in_use";
+pub const DB_POOL_IDLE: &str = "better_auth_grpc_db_pool_connections_idle";
+
+/// The store's connections: in use by a statement, and kept idle for the next one.
+pub fn db_pool(in_use: usize, idle: usize) {
+    metrics::gauge!(DB_POOL_IN_USE).set(in_use as f64);
+    metrics::gauge!(DB_POOL_IDLE).set(idle as f64);
+}
+
 pub const FEED_LIVE: &str = "better_auth_grpc_change_feed_live";
 pub const FEED_LOSSES: &str = "better_auth_grpc_change_feed_losses_total";
 pub const FEED_EVENTS: &str = "better_auth_grpc_change_feed_events_total";

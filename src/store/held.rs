@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 use sqlx::{pool::PoolConnection, Connection, Database, Pool};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::domain::metric;
+
 /// A connection not used for this long is pinged before use: a server restart, Neon's suspend
 /// or a pooler's RECONNECT may have closed it meanwhile. One in steady use is known alive.
 pub const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
@@ -46,6 +48,7 @@ impl<DB: Database> Held<DB> {
             Some(conn) => conn,
             None => self.pool.acquire().await?,
         };
+        self.report(0);
         Ok(Lease {
             home: self,
             conn: Some(conn),
@@ -74,6 +77,13 @@ impl<DB: Database> Held<DB> {
             parked.retain(|(_, since)| since.elapsed() < limit);
         }
         parked.push((conn, Instant::now()));
+    }
+
+    /// The pool's gauges; `leaving`: leases being dropped, whose permits are not back yet.
+    fn report(&self, leaving: usize) {
+        let size = self.pool.options().get_max_connections() as usize;
+        let in_use = size.saturating_sub(self.permits.available_permits() + leaving);
+        metric::db_pool(in_use, self.lock().len());
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(PoolConnection<DB>, Instant)>> {
@@ -113,6 +123,7 @@ impl<DB: Database> Drop for Lease<'_, DB> {
             (false, conn) => drop(conn),
             (true, None) => {}
         }
+        self.home.report(1);
     }
 }
 
