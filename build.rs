@@ -4,7 +4,11 @@
 //! few files `external_auth.proto` imports are generated and compiled. Also records the git
 //! revision for `build_info` (`unknown` without .git, e.g. a source tarball; an image build
 //! may pass BETTER_AUTH_GRPC_REVISION instead).
-use std::{env, path::PathBuf, process::Command};
+use std::{
+    env,
+    path::{Path, PathBuf},
+    process::Command,
+};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=proto");
@@ -48,8 +52,9 @@ fn revision() {
         .or_else(|| git(&["rev-parse", "--short=12", "HEAD"]))
         .unwrap_or_else(|| "unknown".into());
     // A new commit moves HEAD or the branch it names.
+    // Only paths that exist: cargo counts a missing one as changed, so every build would rerun.
     for path in ["HEAD", "refs/heads", "packed-refs"] {
-        if let Some(p) = git(&["rev-parse", "--git-path", path]) {
+        if let Some(p) = git(&["rev-parse", "--git-path", path]).filter(|p| Path::new(p).exists()) {
             println!("cargo:rerun-if-changed={p}");
         }
     }
