@@ -1,7 +1,7 @@
 //! The change feed's settings (`--change-feed`, `--listen-database-url`, the heartbeat).
 use std::time::Duration;
 
-use super::database::DatabaseConfig;
+use super::database::{DatabaseConfig, DbKind};
 use super::error::{bad, ConfigError};
 use crate::cli::SettingsArgs;
 
@@ -23,7 +23,7 @@ pub fn build(s: &SettingsArgs, db: &DatabaseConfig) -> Result<FeedConfig, Config
                 "must be a postgres:// URL (only PostgreSQL LISTENs)",
             ));
         }
-        if db.kind != super::DbKind::Postgres {
+        if db.kind != DbKind::Postgres {
             return Err(bad(
                 "listen_database_url",
                 "applies to PostgreSQL only; SQLite's feed polls the database file",

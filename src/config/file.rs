@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 
 use super::callers::CallerEntry;
 use super::error::{bad, refusal, ConfigError};
-use super::gateway::PolicyEntry;
+use super::policy_entry::PolicyEntry;
 
 /// Flag-only: the file cannot name another file.
 const FLAG_ONLY: &str = "config";

@@ -2,25 +2,11 @@
 //! JWT and the HTTP forward-auth listener.
 use std::{net::SocketAddr, time::Duration};
 
-use serde::Deserialize;
-
 use super::error::{bad, ConfigError};
+use super::policy_entry::PolicyEntry;
 use crate::auth::gateway::{IdentityHeaders, UpstreamJwt};
 use crate::auth::policy::{Access, Policies, Policy};
 use crate::cli::SettingsArgs;
-
-/// One `[[policies]]` table of the TOML file.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PolicyEntry {
-    path_prefix: String,
-    #[serde(default)]
-    methods: Vec<String>,
-    /// `public`, `signed-in`, `verified-email` or `role`.
-    access: String,
-    #[serde(default)]
-    roles: Vec<String>,
-}
 
 #[derive(Debug, Clone)]
 pub struct GatewayConfig {

@@ -19,6 +19,7 @@ pub mod file;
 pub mod gateway;
 mod jwt;
 pub mod observe;
+mod policy_entry;
 mod private_file;
 #[cfg(test)]
 mod readme;

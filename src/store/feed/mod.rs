@@ -3,12 +3,9 @@
 //! connection LISTENs, its liveness proved end to end by heartbeats sent through the channel.
 //! SQLite: `PRAGMA data_version` polled on a dedicated connection. Either way a feed that cannot
 //! vouch for what it reports says `Lost`, so no cache keeps answering from before the gap.
-use std::time::Duration;
+use tokio::task::JoinHandle;
 
-use tokio::{sync::mpsc::UnboundedSender, task::JoinHandle};
-
-use crate::domain::change::FeedSignal;
-
+mod common;
 mod payload;
 mod postgres;
 mod sqlite;
@@ -16,11 +13,7 @@ mod sqlite;
 pub use postgres::{install, probe, triggers_installed, PgFeedSettings};
 pub use sqlite::POLL_EVERY as SQLITE_POLL_EVERY;
 
-/// The channel the triggers notify.
-pub const CHANNEL: &str = "better_auth_grpc";
-
-/// Where the feed reports; the feed stops when the receiver is gone.
-pub type Sink = UnboundedSender<FeedSignal>;
+pub use common::{Sink, CHANNEL};
 
 /// Starts the PostgreSQL feed in the background.
 pub fn spawn_postgres(settings: PgFeedSettings, out: Sink) -> JoinHandle<()> {
@@ -30,9 +23,4 @@ pub fn spawn_postgres(settings: PgFeedSettings, out: Sink) -> JoinHandle<()> {
 /// Starts the SQLite feed in the background, on its own connection of `pool`.
 pub fn spawn_sqlite(pool: sqlx::SqlitePool, out: Sink) -> JoinHandle<()> {
     tokio::spawn(sqlite::run(pool, out))
-}
-
-/// Waits before reconnecting: doubles from 100 ms up to 2 s.
-fn backoff(attempt: u32) -> Duration {
-    Duration::from_millis(100u64.saturating_mul(1 << attempt.min(5)).min(2_000))
 }

@@ -9,8 +9,8 @@ use std::time::Duration;
 use sqlx::postgres::{PgListener, PgPool};
 use tokio::time::{sleep, timeout};
 
+use super::common::{backoff, Sink, CHANNEL};
 use super::payload::{self, Payload};
-use super::{backoff, Sink, CHANNEL};
 use crate::domain::{change::FeedSignal, metric};
 use crate::store::postgres::{pool, PgSettings};
 use crate::store::{map_sqlx, StoreError};

@@ -7,7 +7,7 @@ use std::time::Duration;
 use sqlx::SqlitePool;
 use tokio::time::sleep;
 
-use super::{backoff, Sink};
+use super::common::{backoff, Sink};
 use crate::domain::change::{Change, FeedSignal};
 
 /// The bound on how late a change is seen, plus the time to drop the caches.
