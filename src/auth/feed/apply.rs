@@ -102,7 +102,12 @@ impl Feed {
             state == FeedState::Lost && was != state,
         );
         self.gate.set(state);
-        clear(caches).await;
+        // Learning that no feed is installed changes nothing for entries cached under a chosen
+        // staleness; going live or lost starts from nothing.
+        let no_feed_all_along = matches!(was, FeedState::Starting | FeedState::NotInstalled);
+        if !(state == FeedState::NotInstalled && no_feed_all_along) {
+            clear(caches).await;
+        }
     }
 }
 
