@@ -145,9 +145,14 @@ def test_the_guard_with_local_cache_refuses_a_deleted_session_within_a_second(ow
         while not ((s := guard.client.local_cache_stats()) and s.live and s.entries):
             assert time.monotonic() < deadline, f"the guard's local cache did not fill: {s}"
             assert http.get("/private", headers=headers).status_code == 200
-        hits = s.hits
-        assert http.get("/private", headers=headers).status_code == 200
-        assert (s := guard.client.local_cache_stats()) is not None and s.hits == hits + 1
+        for _ in range(5):  # a FLUSH from an earlier commit may land between two requests
+            before = guard.client.local_cache_stats()
+            assert http.get("/private", headers=headers).status_code == 200
+            after = guard.client.local_cache_stats()
+            if before is not None and after is not None and after.hits == before.hits + 1:
+                break
+        else:
+            raise AssertionError("the repeat was not answered from the guard's local cache")
         with sqlite3.connect(own_service.workdir / "better-auth-grpc.sqlite") as db:
             db.execute("DELETE FROM session WHERE token = ?", (token,))
         db.close()

@@ -44,10 +44,15 @@ async def warm(c: AsyncAuthClient, token: str) -> Validation:
     """Opens the stream, waits for LIVE, fills the entry, and proves the next answer is local."""
     await c.validate_token(token)
     await until_live(c.local_cache_stats)
-    first = await c.validate_token(token)
-    hits = c.local_cache_stats()
-    again = await c.validate_token(token)
-    after = c.local_cache_stats()
+    # A FLUSH (SQLite: any commit, e.g. the service's own start-up writes seen by the next poll)
+    # may land between the two calls; a few tries tell that apart from a cache that never hits.
+    for _ in range(5):
+        first = await c.validate_token(token)
+        hits = c.local_cache_stats()
+        again = await c.validate_token(token)
+        after = c.local_cache_stats()
+        if again is first:
+            break
     assert first.valid and again is first, "the repeat was not answered from the local cache"
     assert hits is not None and after is not None and after.hits == hits.hits + 1
     return first
@@ -124,8 +129,12 @@ def test_the_sync_client_caches_and_sees_a_deletion(own_service: LocalService) -
             assert time.monotonic() < deadline, "the sync client's cache did not go live"
             c.validate_token(token)  # connects the channel, whose state the cache follows
             time.sleep(0.01)
-        first = c.validate_token(token)
-        assert c.validate_token(token) is first
+        for _ in range(5):  # a FLUSH from an earlier commit may land between two calls
+            first = c.validate_token(token)
+            if c.validate_token(token) is first:
+                break
+        else:
+            raise AssertionError("the repeat was not answered from the local cache")
         write(own_service, "DELETE FROM session WHERE token = ?", token)
         start = time.monotonic()
         while c.validate_token(token).valid:

@@ -275,8 +275,13 @@ def test_local_cache_refuses_a_sign_out_within_a_second(service: LocalService, b
         while not ((s := client.local_cache_stats()) and s.live and s.entries):
             assert time.monotonic() < deadline, f"the local cache did not fill: {s}"
             assert c.get("/me", headers=headers).status_code == 200
-        assert c.get("/me", headers=headers).status_code == 200
-        assert client.local_cache_stats().hits > s.hits, "the repeat was not answered locally"
+        for _ in range(5):  # a FLUSH from Better Auth's sign-up commit may land in between
+            before = client.local_cache_stats().hits
+            assert c.get("/me", headers=headers).status_code == 200
+            if client.local_cache_stats().hits > before:
+                break
+        else:
+            raise AssertionError("the repeat was not answered locally")
         r = httpx.post(f"{better_auth.url}/api/auth/sign-out", headers={"Cookie": dave.cookie, **_origin()})
         assert r.status_code == 200, r.text
         start = time.monotonic()
