@@ -39,6 +39,10 @@ pub(crate) struct Window {
     /// Exit 1 unless every recorded answer was right and at least one was recorded.
     #[arg(long)]
     pub(crate) strict: bool,
+    /// Use each credential at most once: the window ends early when they run out (for calls
+    /// that consume their credential, such as a sign-out).
+    #[arg(long)]
+    pub(crate) once: bool,
 }
 
 #[derive(Subcommand)]
@@ -196,4 +200,9 @@ pub(crate) enum HttpMode {
     GetSessionBearer,
     /// GET /token with the session cookie.
     Token,
+    /// POST /sign-in/email; creds lines are `email<TAB>password`.
+    SignIn,
+    /// POST /sign-out with the session cookie; with `--once`, as a second sign-out of a cookie
+    /// deletes no row (a cookie used twice counts as a wrong answer).
+    SignOut,
 }

@@ -62,6 +62,8 @@ struct Phase {
     recording: AtomicBool,
     stop: AtomicBool,
     next: AtomicUsize,
+    /// Workers that ran out of credentials (`--once`).
+    done: AtomicUsize,
 }
 
 /// Runs `concurrency` loops of `one(i)` (i = the credential index), returns the result JSON.
@@ -79,15 +81,23 @@ where
         recording: AtomicBool::new(false),
         stop: AtomicBool::new(false),
         next: AtomicUsize::new(0),
+        done: AtomicUsize::new(0),
     });
     let one = Arc::new(one);
+    let w_once = w.once;
     let mut tasks = Vec::new();
     for worker in 0..w.concurrency {
         let (phase, one) = (phase.clone(), one.clone());
         tasks.push(tokio::spawn(async move {
             let mut tally = Tally::new();
+            let once = w_once;
             while !phase.stop.load(Ordering::Relaxed) {
-                let i = phase.next.fetch_add(1, Ordering::Relaxed) % n_creds.max(1);
+                let k = phase.next.fetch_add(1, Ordering::Relaxed);
+                if once && k >= n_creds {
+                    phase.done.fetch_add(1, Ordering::SeqCst);
+                    break;
+                }
+                let i = k % n_creds.max(1);
                 let t0 = Instant::now();
                 let (outcome, is_error) = one(worker, i).await;
                 let dt = t0.elapsed();
@@ -117,7 +127,7 @@ where
     );
     phase.recording.store(true, Ordering::SeqCst);
     let t0 = Instant::now();
-    tokio::time::sleep(Duration::from_secs_f64(w.duration)).await;
+    window_end(&phase, w, t0).await;
     phase.recording.store(false, Ordering::SeqCst);
     let window = t0.elapsed();
     let cpu1 = (
@@ -178,6 +188,15 @@ where
         );
     }
     Ok(())
+}
+
+/// The end of the timed window: its duration, or every worker out of credentials (`--once`).
+async fn window_end(phase: &Phase, w: &Window, t0: Instant) {
+    let duration = Duration::from_secs_f64(w.duration);
+    while t0.elapsed() < duration && phase.done.load(Ordering::SeqCst) < w.concurrency {
+        let left = duration.saturating_sub(t0.elapsed());
+        tokio::time::sleep(left.min(Duration::from_millis(5))).await;
+    }
 }
 
 /// utime + stime of a process, in clock ticks (`/proc/<pid>/stat` fields 14 and 15).
