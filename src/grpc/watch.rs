@@ -1,5 +1,5 @@
-//! WatchSessions: the change feed's events as a stream. A subscriber first learns the feed's
-//! state (LIVE or RESET), then every event applied after it subscribed; one that falls more than
+//! WatchSessions: the change feed's events as a stream. A subscriber first gets a RESET, and a
+//! LIVE right after it when the feed is live, then every event applied after it subscribed; one that falls more than
 //! the backlog behind gets a RESET (and LIVE again if the feed is live), never a silent gap.
 //! When the server drains, each stream ends with a RESET, so open streams do not hold the drain.
 use std::pin::Pin;

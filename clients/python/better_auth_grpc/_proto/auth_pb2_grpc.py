@@ -84,7 +84,8 @@ class AuthServiceServicer(object):
 
     def WatchSessions(self, request, context):
         """Revocation events from the change feed, for callers that keep their own cache of answers.
-        The first event tells the feed's state: LIVE (cache from here on) or RESET (do not cache).
+        The stream opens with RESET (start from an empty cache), followed at once by LIVE when the
+        feed is live (cache from here on); a RESET alone means do not cache until a LIVE arrives.
         Guarantee: while the stream stays open, every change committed after a LIVE event reaches
         the caller (SESSION, USER, KEYS, FLUSH) until the next RESET. A caller must empty its cache
         on RESET and whenever the stream ends or fails, and cache nothing until the next LIVE.
