@@ -18,6 +18,7 @@ use crate::clock::{SharedClock, SystemClock};
 use crate::config::{Config, DatabaseConfig, DbKind};
 use crate::demo;
 use crate::grpc::{ext_authz::ExtAuthz, server, service::AuthGrpc};
+use crate::store::batch::BatchedStore;
 use crate::store::{feed as store_feed, postgres, sqlite, SchemaState, Store, StoreError};
 use crate::token::{Issuer, JwkRows, KeySet, Verifier};
 
@@ -262,11 +263,12 @@ async fn open_store(c: &Config) -> Result<Arc<dyn Store>, StoreError> {
     }
 }
 
+/// Session lookups that arrive while every connection is busy share one round trip.
 async fn open_postgres(c: Config) -> Result<Arc<dyn Store>, StoreError> {
     let s = pg_settings(&c.database);
-    Ok(Arc::new(
-        postgres::open(&s, &c.names, &c.boolean_fields).await?,
-    ))
+    let store = Arc::new(postgres::open(&s, &c.names, &c.boolean_fields).await?);
+    let lanes = s.max_connections as usize;
+    Ok(Arc::new(BatchedStore::new(store, lanes)))
 }
 
 fn pg_settings(db: &DatabaseConfig) -> postgres::PgSettings {

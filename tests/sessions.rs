@@ -512,6 +512,57 @@ async fn session_cache_staleness_is_bounded(db: Db) {
     s.stop().await;
 }
 
+/// Copies of the vector's first user and session, the i-th with its own ids and token.
+async fn insert_copies(s: &TestServer, v: &Value, n: usize) -> Vec<(String, String)> {
+    let u = &v["users"][0]["db"];
+    let mut made = Vec::new();
+    for i in 0..n {
+        let mut user = vectors::user(vectors::row(u, "user"));
+        let mut session = vectors::session(vectors::row(u, "session"));
+        user.id = format!("batch-user-{i}");
+        user.email = format!("batch-{i}@example.com");
+        session.id = format!("batch-session-{i}");
+        session.token = format!("batchToken{i:04}AbCdEfGhIjKlMnOp");
+        session.user_id = user.id.clone();
+        s.store.insert_user(&user).await.unwrap();
+        s.store.insert_session(&session).await.unwrap();
+        made.push((session.token, user.id));
+    }
+    made
+}
+
+/// Many lookups at once over one connection: on PostgreSQL they queue and go out together in
+/// one query, and each call still gets its own row, or none.
+async fn concurrent_lookups_get_their_own_rows(db: Db) {
+    common::server::migrate(&db.url).await;
+    let file = "postgres-eddsa.json";
+    let v = vectors::load(file);
+    let clock = FixedClock::at(vectors::generated_at(&v));
+    let args = common::server::settings_with(
+        &db.url,
+        vectors::secret(file),
+        &["--db-max-connections", "1", "--session-cache-ms", "0"],
+    );
+    let s = TestServer::start_at(args, &clock).await;
+    let made = insert_copies(&s, &v, 40).await;
+    let calls = made.iter().enumerate().map(|(i, (token, user))| {
+        // Every third asks for a token no row has, in the same burst.
+        let (token, want) = match i % 3 {
+            0 => (format!("{token}x"), None),
+            _ => (token.clone(), Some(user.clone())),
+        };
+        let s = &s;
+        async move { (validate(s, &token).await, want) }
+    });
+    for (got, want) in futures::future::join_all(calls).await {
+        match want {
+            Some(user) => assert_eq!(got.user.unwrap().id, user),
+            None => assert_eq!(got.reason(), Reason::SessionNotFound),
+        }
+    }
+    s.stop().await;
+}
+
 macro_rules! suite {
     ($engine:ident) => {
         mod $engine {
@@ -540,6 +591,10 @@ macro_rules! suite {
             #[tokio::test]
             async fn dont_remember_sessions_are_not_refreshed() {
                 super::dont_remember_sessions_are_not_refreshed(Db::$engine().await).await
+            }
+            #[tokio::test]
+            async fn concurrent_lookups_get_their_own_rows() {
+                super::concurrent_lookups_get_their_own_rows(Db::$engine().await).await
             }
             #[tokio::test]
             async fn the_session_cache_staleness_is_bounded() {

@@ -13,6 +13,8 @@ pub type Query<'q, DB> = sqlx::query::Query<'q, DB, <DB as Database>::Arguments<
 #[derive(Debug, Clone, Copy)]
 pub enum Param<'a> {
     Text(&'a str),
+    /// A list compared with `Dialect::any_param`; only engines that have one bind it.
+    Texts(&'a [String]),
     OptText(Option<&'a str>),
     Bool(bool),
     Time(&'a Column, DateTime<Utc>),
@@ -34,6 +36,12 @@ pub trait Dialect: Send + Sync + 'static {
     /// exotic one); engines with strict types cast it there.
     fn param(_c: &Column, n: usize) -> String {
         Self::placeholder(n)
+    }
+
+    /// A parameter holding a list, where it meets column `c` as `c = <this>`; `None` when the
+    /// engine has no arrays (then lookups are made one by one).
+    fn any_param(_c: &Column, _n: usize) -> Option<String> {
+        None
     }
 
     /// A selected column, in the form `cell` decodes.

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::model::{JwkRow, Session, User};
 
+pub mod batch;
 mod catalog;
 pub mod columns;
 pub mod dialect;
@@ -19,7 +20,7 @@ pub mod sql_store;
 pub mod sqlite;
 pub mod statements;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// The database cannot be reached (refused, timed out, pool exhausted). Callers may retry.
     #[error("database unavailable: {0}")]
@@ -57,6 +58,11 @@ pub struct SchemaState {
 pub trait Store: Send + Sync + 'static {
     /// `SELECT … FROM session JOIN user WHERE token = $1`, one round trip.
     async fn find_session(&self, token: &str) -> Result<Option<SessionRow>, StoreError>;
+    /// `find_session` for several tokens in one round trip where the engine allows it: the rows
+    /// found, in no particular order (a token may match none).
+    async fn find_sessions(&self, tokens: &[String]) -> Result<Vec<SessionRow>, StoreError> {
+        one_by_one(self, tokens).await
+    }
     /// Sliding refresh. Returns false when no row had that token.
     async fn refresh_session(
         &self,
@@ -82,6 +88,18 @@ pub trait Store: Send + Sync + 'static {
     async fn find_user_by_email(&self, email: &str) -> Result<Option<User>, StoreError>;
     /// The newest session of a user, live or not.
     async fn latest_session_of(&self, user_id: &str) -> Result<Option<Session>, StoreError>;
+}
+
+/// `find_sessions` as a `find_session` per token.
+pub(crate) async fn one_by_one<S: Store + ?Sized>(
+    store: &S,
+    tokens: &[String],
+) -> Result<Vec<SessionRow>, StoreError> {
+    let mut found = Vec::with_capacity(tokens.len());
+    for t in tokens {
+        found.extend(store.find_session(t).await?);
+    }
+    Ok(found)
 }
 
 /// The tables `migrate` creates: Better Auth's core four and the jwt plugin's `jwks`.

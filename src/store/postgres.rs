@@ -132,6 +132,10 @@ impl Dialect for Pg {
         format!("CAST(${n} AS {})", c.sql_type)
     }
 
+    fn any_param(c: &Column, n: usize) -> Option<String> {
+        Some(format!("ANY(CAST(${n} AS {}[]))", c.sql_type))
+    }
+
     /// Exotic types are read as text; integers and floats are widened so one decoder fits all.
     fn select(c: &Column, expr: String) -> String {
         match c.kind {
@@ -171,6 +175,7 @@ impl Dialect for Pg {
     fn bind<'q>(q: Query<'q, Postgres>, p: Param<'q>) -> Query<'q, Postgres> {
         match p {
             Param::Text(s) => q.bind(s),
+            Param::Texts(v) => q.bind(v),
             Param::OptText(s) => q.bind(s),
             Param::Bool(b) => q.bind(b),
             Param::Time(c, t) | Param::OptTime(c, Some(t)) => bind_time(q, c, t),

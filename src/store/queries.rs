@@ -7,6 +7,8 @@ use crate::domain::model::{JwkRow, Session, User};
 
 pub struct Queries {
     pub find_session: String,
+    /// The same for a list of tokens, one row per token found; `None` without arrays.
+    pub find_sessions: Option<String>,
     pub refresh: String,
     pub delete: String,
     pub find_user: String,
@@ -30,7 +32,8 @@ impl Queries {
         let (st, stok) = (s.quoted_table(), s.quoted("token"));
         let tok = D::param(s.core("token"), 1);
         Self {
-            find_session: find_session::<D>(u, s),
+            find_session: find_session::<D>(u, s, D::param(s.core("token"), 1)),
+            find_sessions: D::any_param(s.core("token"), 1).map(|p| find_session::<D>(u, s, p)),
             refresh: format!(
                 "UPDATE {st} SET {} = {}, {} = {} WHERE {stok} = {}",
                 s.quoted("expiresAt"),
@@ -67,7 +70,7 @@ fn jwks<D: Dialect>(j: &TableLayout) -> JwksQueries {
 }
 
 /// Session and user in one round trip; the user columns are NULL when the user row is gone.
-fn find_session<D: Dialect>(u: &TableLayout, s: &TableLayout) -> String {
+fn find_session<D: Dialect>(u: &TableLayout, s: &TableLayout, token: String) -> String {
     format!(
         "SELECT {}, {} FROM {} s LEFT JOIN {} u ON u.{} = s.{} WHERE s.{} = {}",
         s.select_list("s", D::select),
@@ -77,7 +80,7 @@ fn find_session<D: Dialect>(u: &TableLayout, s: &TableLayout) -> String {
         u.quoted("id"),
         s.quoted("userId"),
         s.quoted("token"),
-        D::param(s.core("token"), 1)
+        token
     )
 }
 

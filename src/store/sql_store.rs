@@ -90,6 +90,15 @@ where
         }
     }
 
+    fn session_row(&self, row: &Row<D>) -> Result<SessionRow, StoreError> {
+        let s = cells::<D>(row, &self.session.columns, 0)?;
+        let u = cells::<D>(row, &self.user.columns, s.len())?;
+        Ok(SessionRow {
+            session: self.session.session(&s)?,
+            user: self.user.user(&u)?,
+        })
+    }
+
     fn jwks(&self) -> Result<(&TableLayout, &JwksQueries), StoreError> {
         match (&self.jwks, &self.q.jwks) {
             (Some(l), Some(q)) => Ok((l, q)),
@@ -116,15 +125,20 @@ where
     for<'q> <D::Db as Database>::Arguments<'q>: IntoArguments<'q, D::Db>,
 {
     async fn find_session(&self, token: &str) -> Result<Option<SessionRow>, StoreError> {
-        let Some(row) = self.fetch_optional(&self.q.find_session, token).await? else {
-            return Ok(None);
+        let row = self.fetch_optional(&self.q.find_session, token).await?;
+        row.map(|r| self.session_row(&r)).transpose()
+    }
+
+    async fn find_sessions(&self, tokens: &[String]) -> Result<Vec<SessionRow>, StoreError> {
+        let Some(sql) = &self.q.find_sessions else {
+            return super::one_by_one(self, tokens).await;
         };
-        let s = cells::<D>(&row, &self.session.columns, 0)?;
-        let u = cells::<D>(&row, &self.user.columns, s.len())?;
-        Ok(Some(SessionRow {
-            session: self.session.session(&s)?,
-            user: self.user.user(&u)?,
-        }))
+        let q = query::<D>(sql, &[Param::Texts(tokens)]);
+        let rows = statements::fetch_all::<D>(&self.held, self.how, q).await;
+        rows.map_err(map_sqlx)?
+            .iter()
+            .map(|r| self.session_row(r))
+            .collect()
     }
 
     async fn refresh_session(

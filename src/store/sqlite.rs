@@ -80,6 +80,8 @@ impl Dialect for Lite {
     fn bind<'q>(q: Query<'q, Sqlite>, p: Param<'q>) -> Query<'q, Sqlite> {
         match p {
             Param::Text(s) => q.bind(s),
+            // Never built for SQLite: its `any_param` is None, so no query takes a list.
+            Param::Texts(_) => q,
             Param::OptText(s) => q.bind(s),
             Param::Bool(b) => q.bind(i64::from(b)),
             Param::Time(_, t) => q.bind(sqlite_time(&t)),
