@@ -267,7 +267,7 @@ async fn open_store(c: &Config) -> Result<Arc<dyn Store>, StoreError> {
 async fn open_postgres(c: Config) -> Result<Arc<dyn Store>, StoreError> {
     let s = pg_settings(&c.database);
     let store = Arc::new(postgres::open(&s, &c.names, &c.boolean_fields).await?);
-    let lanes = s.max_connections as usize;
+    let lanes = c.database.lookup_lanes as usize;
     Ok(Arc::new(BatchedStore::new(store, lanes)))
 }
 

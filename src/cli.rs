@@ -236,6 +236,11 @@ pub struct SettingsArgs {
     #[arg(long, env = "BETTER_AUTH_GRPC_DB_MAX_CONNECTIONS", global = true, default_value_t = 10, value_parser = value_parser!(u32).range(1..=1000))]
     pub db_max_connections: u32,
 
+    /// PostgreSQL: session lookups in flight at once (at most --db-max-connections); lookups
+    /// that arrive while all are out go together in the next query.
+    #[arg(long, env = "BETTER_AUTH_GRPC_DB_LOOKUP_LANES", global = true, default_value_t = 2, value_parser = value_parser!(u32).range(1..=1000))]
+    pub db_lookup_lanes: u32,
+
     /// Upper bound for one database call, in milliseconds; past it the call answers UNAVAILABLE.
     #[arg(long, env = "BETTER_AUTH_GRPC_DB_TIMEOUT_MS", global = true, default_value_t = 3000, value_parser = value_parser!(u64).range(10..=600_000))]
     pub db_timeout_ms: u64,

@@ -18,6 +18,8 @@ pub struct DatabaseConfig {
     pub kind: DbKind,
     pub pg_schema: Option<String>,
     pub max_connections: u32,
+    /// Session lookup queries in flight at once (PostgreSQL), within `max_connections`.
+    pub lookup_lanes: u32,
     pub timeout: Duration,
     pub prepared_statements: bool,
 }
@@ -30,6 +32,7 @@ impl std::fmt::Debug for DatabaseConfig {
             .field("kind", &self.kind)
             .field("pg_schema", &self.pg_schema)
             .field("max_connections", &self.max_connections)
+            .field("lookup_lanes", &self.lookup_lanes)
             .field("timeout", &self.timeout)
             .field("prepared_statements", &self.prepared_statements)
             .finish()
@@ -85,6 +88,7 @@ pub fn database(s: &SettingsArgs, workdir: &Path) -> Result<DatabaseConfig, Conf
         kind,
         pg_schema: s.pg_schema.clone().filter(|s| !s.is_empty()),
         max_connections: s.db_max_connections,
+        lookup_lanes: s.db_lookup_lanes.min(s.db_max_connections),
         timeout: Duration::from_millis(s.db_timeout_ms),
         prepared_statements: s.db_prepared_statements,
     })

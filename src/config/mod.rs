@@ -193,6 +193,15 @@ mod tests {
     }
 
     #[test]
+    fn lookup_lanes_stay_within_the_pool() {
+        let c = build(args()).unwrap();
+        assert_eq!(c.database.lookup_lanes, 2);
+        let mut a = args();
+        (a.db_lookup_lanes, a.db_max_connections) = (8, 3);
+        assert_eq!(build(a).unwrap().database.lookup_lanes, 3);
+    }
+
+    #[test]
     fn https_base_url_means_secure_cookie_and_origin_only() {
         let mut a = args();
         a.base_url = Some("https://app.example.com/api/auth".into());
