@@ -202,7 +202,7 @@ pub(crate) enum HttpMode {
     Token,
     /// POST /sign-in/email; creds lines are `email<TAB>password`.
     SignIn,
-    /// POST /sign-out with the session cookie; with `--once`, as a second sign-out of a cookie
-    /// deletes no row (a cookie used twice counts as a wrong answer).
+    /// POST /sign-out with the session cookie; implies `--once`, as a second sign-out of a
+    /// cookie deletes no row.
     SignOut,
 }

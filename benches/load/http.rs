@@ -1,6 +1,5 @@
 //! `http`: one HTTP/1.1 keep-alive measurement against Better Auth.
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use anyhow::Result;
@@ -14,28 +13,30 @@ pub(crate) async fn http(
     mode: HttpMode,
     creds: &Path,
     cookie_name: &str,
-    w: Window,
+    mut w: Window,
 ) -> Result<()> {
+    // A cookie signed out again deletes no row (no trigger fires): each is used once.
+    w.once |= mode == HttpMode::SignOut;
     let creds = Arc::new(read_lines(creds)?);
     let client = reqwest::Client::builder()
         .http1_only()
         .pool_max_idle_per_host(w.concurrency + 4)
         .tcp_nodelay(true)
         .build()?;
-    let base = url.trim_end_matches('/').to_owned();
-    let cookie_name: Arc<str> = cookie_name.into();
+    let base = url.trim_end_matches('/');
+    let target = Arc::new(Target {
+        url: format!("{base}{}", path(mode)),
+        // Better Auth checks the Origin of cookie-carrying POSTs against its base URL.
+        origin: base.split("/api/").next().unwrap_or(base).to_owned(),
+        cookie_name: cookie_name.to_owned(),
+        mode,
+    });
     let n = creds.len();
-    let used = Arc::new(AtomicUsize::new(0));
     measure(&w, n, format!("load {}", cmdline()), move |_, i| {
-        let (client, cookie_name, used) = (client.clone(), cookie_name.clone(), used.clone());
+        let (client, target) = (client.clone(), target.clone());
         let cred = creds[i].clone();
-        let url = format!("{base}{}", path(mode));
         async move {
-            // A cookie signed out again deletes no row: `--once` keeps that from happening.
-            if mode == HttpMode::SignOut && used.fetch_add(1, Ordering::Relaxed) >= n {
-                return (Err("a cookie signed out twice: pass --once".into()), false);
-            }
-            let req = request(&client, &url, mode, &cookie_name, &cred);
+            let req = target.request(&client, &cred);
             match req.send().await {
                 Ok(resp) => judge(mode, resp).await,
                 Err(e) => (Err(e.to_string()), true),
@@ -54,38 +55,41 @@ fn path(mode: HttpMode) -> &'static str {
     }
 }
 
-fn request(
-    client: &reqwest::Client,
-    url: &str,
+/// Where every request of a measurement goes, and how it carries its credential.
+struct Target {
+    url: String,
+    origin: String,
+    cookie_name: String,
     mode: HttpMode,
-    cookie_name: &str,
-    cred: &str,
-) -> reqwest::RequestBuilder {
-    // Better Auth checks the Origin of cookie-carrying POSTs against its base URL.
-    let origin = url.split("/api/").next().unwrap_or(url).to_owned();
-    match mode {
-        // The signed value as Better Auth sets it (URL-encoded).
-        HttpMode::GetSessionCookie | HttpMode::Token => client
-            .get(url)
-            .header("cookie", format!("{cookie_name}={cred}")),
-        HttpMode::SignOut => client
-            .post(url)
-            .header("origin", origin)
-            .header("cookie", format!("{cookie_name}={cred}")),
-        HttpMode::SignIn => {
-            let (email, password) = cred.split_once('\t').unwrap_or((cred, ""));
-            let body = serde_json::json!({ "email": email, "password": password });
-            client.post(url).header("origin", origin).json(&body)
-        }
-        // The bearer plugin's set-auth-token value: token.sig, decoded.
-        HttpMode::GetSessionBearer => {
-            let raw = cred
-                .replace("%2B", "+")
-                .replace("%2F", "/")
-                .replace("%3D", "=");
-            client
+}
+
+impl Target {
+    fn request(&self, client: &reqwest::Client, cred: &str) -> reqwest::RequestBuilder {
+        let (url, origin, cookie_name) = (&self.url, &self.origin, &self.cookie_name);
+        match self.mode {
+            // The signed value as Better Auth sets it (URL-encoded).
+            HttpMode::GetSessionCookie | HttpMode::Token => client
                 .get(url)
-                .header("authorization", format!("Bearer {raw}"))
+                .header("cookie", format!("{cookie_name}={cred}")),
+            HttpMode::SignOut => client
+                .post(url)
+                .header("origin", origin)
+                .header("cookie", format!("{cookie_name}={cred}")),
+            HttpMode::SignIn => {
+                let (email, password) = cred.split_once('\t').unwrap_or((cred, ""));
+                let body = serde_json::json!({ "email": email, "password": password });
+                client.post(url).header("origin", origin).json(&body)
+            }
+            // The bearer plugin's set-auth-token value: token.sig, decoded.
+            HttpMode::GetSessionBearer => {
+                let raw = cred
+                    .replace("%2B", "+")
+                    .replace("%2F", "/")
+                    .replace("%3D", "=");
+                client
+                    .get(url)
+                    .header("authorization", format!("Bearer {raw}"))
+            }
         }
     }
 }

@@ -84,13 +84,12 @@ where
         done: AtomicUsize::new(0),
     });
     let one = Arc::new(one);
-    let w_once = w.once;
+    let once = w.once;
     let mut tasks = Vec::new();
     for worker in 0..w.concurrency {
         let (phase, one) = (phase.clone(), one.clone());
         tasks.push(tokio::spawn(async move {
             let mut tally = Tally::new();
-            let once = w_once;
             while !phase.stop.load(Ordering::Relaxed) {
                 let k = phase.next.fetch_add(1, Ordering::Relaxed);
                 if once && k >= n_creds {

@@ -42,15 +42,16 @@ impl BatchedStore {
 
 async fn lane(store: Arc<dyn Store>, rx: Arc<Mutex<mpsc::UnboundedReceiver<Ask>>>) {
     while let Some(batch) = next_batch(&rx).await {
-        let tokens: Vec<String> = batch.iter().map(|a| a.token.clone()).collect();
+        let (tokens, replies): (Vec<String>, Vec<_>) =
+            batch.into_iter().map(|a| (a.token, a.reply)).unzip();
         let found = store.find_sessions(&tokens).await;
-        for ask in batch {
+        for (token, reply) in tokens.iter().zip(replies) {
             let answer = match &found {
-                Ok(rows) => Ok(rows.iter().find(|r| r.session.token == ask.token).cloned()),
+                Ok(rows) => Ok(rows.iter().find(|r| &r.session.token == token).cloned()),
                 Err(e) => Err(e.clone()),
             };
             // The caller may have given up (deadline): nobody to tell.
-            let _ = ask.reply.send(answer);
+            let _ = reply.send(answer);
         }
     }
 }

@@ -32,7 +32,7 @@ impl Queries {
         let (st, stok) = (s.quoted_table(), s.quoted("token"));
         let tok = D::param(s.core("token"), 1);
         Self {
-            find_session: find_session::<D>(u, s, D::param(s.core("token"), 1)),
+            find_session: find_session::<D>(u, s, tok.clone()),
             find_sessions: D::any_param(s.core("token"), 1).map(|p| find_session::<D>(u, s, p)),
             refresh: format!(
                 "UPDATE {st} SET {} = {}, {} = {} WHERE {stok} = {}",
