@@ -26,7 +26,7 @@ use super::status;
 #[derive(Clone)]
 pub struct Guarded<S> {
     inner: LoadShed<ConcurrencyLimit<S>>,
-    request_timeout: Duration,
+    cap: DeadlineCap,
 }
 
 /// How many guarded calls are in progress.
@@ -48,7 +48,7 @@ impl<S> Guarded<S> {
         let limited = ConcurrencyLimit::with_semaphore(inner, semaphore.clone());
         let guarded = Self {
             inner: LoadShed::new(limited),
-            request_timeout,
+            cap: DeadlineCap::new(request_timeout),
         };
         let in_flight = InFlight {
             semaphore,
@@ -80,7 +80,7 @@ where
     }
 
     fn call(&mut self, mut request: http::Request<Body>) -> Self::Future {
-        cap_deadline(request.headers_mut(), self.request_timeout);
+        self.cap.apply(request.headers_mut());
         let service = self.inner.clone();
         Box::pin(async move {
             Ok(match service.oneshot(request).await {
@@ -104,20 +104,35 @@ where
     }
 }
 
-/// The handlers read the call's deadline from `grpc-timeout` (see `caller_deadline`): set it
-/// to `limit` when the caller sent none, or one that is longer or unreadable.
-fn cap_deadline(headers: &mut HeaderMap, limit: Duration) {
-    let within = headers
-        .get("grpc-timeout")
-        .and_then(|v| v.to_str().ok())
-        .and_then(parse_grpc_timeout)
-        .is_some_and(|d| d <= limit);
-    if within {
-        return;
+/// The upper bound of a call's deadline, and its `grpc-timeout` value, formatted once.
+#[derive(Clone)]
+struct DeadlineCap {
+    limit: Duration,
+    header: HeaderValue,
+}
+
+impl DeadlineCap {
+    fn new(limit: Duration) -> Self {
+        let ms = u64::try_from(limit.as_millis()).unwrap_or(u64::MAX).max(1);
+        Self {
+            limit,
+            // Digits and a unit always make a valid header value.
+            header: HeaderValue::from_str(&format!("{}m", ms.min(99_999_999)))
+                .unwrap_or(HeaderValue::from_static("99999999m")),
+        }
     }
-    let ms = u64::try_from(limit.as_millis()).unwrap_or(u64::MAX).max(1);
-    if let Ok(v) = HeaderValue::from_str(&format!("{}m", ms.min(99_999_999))) {
-        headers.insert("grpc-timeout", v);
+
+    /// The handlers read the call's deadline from `grpc-timeout` (see `caller_deadline`): set
+    /// it to the limit when the caller sent none, or one that is longer or unreadable.
+    fn apply(&self, headers: &mut HeaderMap) {
+        let within = headers
+            .get("grpc-timeout")
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_grpc_timeout)
+            .is_some_and(|d| d <= self.limit);
+        if !within {
+            headers.insert("grpc-timeout", self.header.clone());
+        }
     }
 }
 
@@ -162,7 +177,7 @@ mod tests {
         if let Some(v) = sent {
             h.insert("grpc-timeout", HeaderValue::from_str(v).unwrap());
         }
-        cap_deadline(&mut h, Duration::from_millis(limit_ms));
+        DeadlineCap::new(Duration::from_millis(limit_ms)).apply(&mut h);
         h.get("grpc-timeout").unwrap().to_str().unwrap().to_owned()
     }
 
