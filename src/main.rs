@@ -1,5 +1,10 @@
 use std::process::ExitCode;
 
+/// mimalloc: every call allocates and frees small buffers; glibc's malloc cost 10–20 % more CPU
+/// per call (docs/BENCHMARKS.md, "The allocator").
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let started = match better_auth_grpc::cli::Cli::parse_layered() {
