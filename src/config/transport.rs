@@ -3,8 +3,12 @@
 //! Certificates and keys are read and checked here, before any port is bound.
 use std::{path::Path, time::Duration};
 
+use std::sync::Arc;
+
 use rustls_pki_types::{pem::PemObject, CertificateDer, PrivateKeyDer};
-use tonic::transport::{Certificate, Identity, ServerTlsConfig};
+use tokio_rustls::rustls::{
+    crypto::aws_lc_rs, server::WebPkiClientVerifier, RootCertStore, ServerConfig,
+};
 
 use super::error::{bad, ConfigError};
 use crate::cli::SettingsArgs;
@@ -56,7 +60,8 @@ pub struct ConnectionConfig {
 /// A checked TLS setup for the gRPC listener.
 #[derive(Debug, Clone)]
 pub struct TlsConfig {
-    pub server: ServerTlsConfig,
+    /// rustls on aws-lc-rs, ALPN `h2`; the listener accepts with it (grpc/tls.rs).
+    pub server: Arc<ServerConfig>,
     /// `--tls-client-ca`: client certificates are required and verified against it.
     pub mutual: bool,
 }
@@ -79,7 +84,6 @@ pub fn build(s: &SettingsArgs, max_token_bytes: usize) -> Result<TransportConfig
             s.tls_cert.clone(),
             s.tls_key.clone(),
             s.tls_client_ca.clone(),
-            handshake_timeout,
         )?,
         max_connection_age: nonzero_millis(s.max_connection_age_ms),
     })
@@ -120,7 +124,6 @@ fn tls(
     cert: Option<std::path::PathBuf>,
     key: Option<std::path::PathBuf>,
     client_ca: Option<std::path::PathBuf>,
-    handshake_timeout: Duration,
 ) -> Result<Option<TlsConfig>, ConfigError> {
     let nonempty = |p: Option<std::path::PathBuf>| p.filter(|p| !p.as_os_str().is_empty());
     let (cert, key, client_ca) = (nonempty(cert), nonempty(key), nonempty(client_ca));
@@ -139,41 +142,68 @@ fn tls(
         (Some(c), Some(k)) => (c, k),
     };
     let cert_pem = read("tls_cert", &cert)?;
-    certificates("tls_cert", &cert, &cert_pem)?;
+    let chain = certificates("tls_cert", &cert, &cert_pem)?;
     let key_pem = read("tls_key", &key)?;
-    PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| {
+    let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| {
         bad(
             "tls_key",
             format!("{}: no PEM private key ({e})", key.display()),
         )
     })?;
-    let mut server = ServerTlsConfig::new()
-        .identity(Identity::from_pem(&cert_pem, &key_pem))
-        .timeout(handshake_timeout);
-    let mutual = match &client_ca {
+    let client_roots = match &client_ca {
         Some(path) => {
             let ca_pem = read("tls_client_ca", path)?;
-            certificates("tls_client_ca", path, &ca_pem)?;
-            server = server.client_ca_root(Certificate::from_pem(ca_pem));
-            true
+            Some(certificates("tls_client_ca", path, &ca_pem)?)
         }
-        None => false,
+        None => None,
     };
-    // rustls checks the rest (key matches the certificate, usable CA) when the acceptor is built.
-    tonic::transport::Server::builder()
-        .tls_config(server.clone())
-        .map_err(|e| {
-            let setting = if mutual { "tls_client_ca" } else { "tls_key" };
-            bad(setting, format!("unusable TLS setup: {}", error_chain(&e)))
-        })?;
-    Ok(Some(TlsConfig { server, mutual }))
+    let mutual = client_roots.is_some();
+    // rustls checks the rest (key matches the certificate, usable CA) as the config is built.
+    let server = server_config(chain, key, client_roots).map_err(|e| {
+        let setting = if mutual { "tls_client_ca" } else { "tls_key" };
+        bad(setting, format!("unusable TLS setup: {}", error_chain(&*e)))
+    })?;
+    Ok(Some(TlsConfig {
+        server: Arc::new(server),
+        mutual,
+    }))
+}
+
+/// What tonic's own acceptor builds (safe default versions, client certificates verified
+/// against `client_roots` when given, ALPN `h2`), on aws-lc-rs named rather than taken from a
+/// process default.
+fn server_config(
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+    client_roots: Option<Vec<CertificateDer<'static>>>,
+) -> Result<ServerConfig, Box<dyn std::error::Error>> {
+    let provider = Arc::new(aws_lc_rs::default_provider());
+    let builder = ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()?;
+    let builder = match client_roots {
+        None => builder.with_no_client_auth(),
+        Some(certs) => {
+            let mut roots = RootCertStore::empty();
+            roots.add_parsable_certificates(certs);
+            let verifier =
+                WebPkiClientVerifier::builder_with_provider(roots.into(), provider).build()?;
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    let mut config = builder.with_single_cert(chain, key)?;
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    Ok(config)
 }
 
 fn read(setting: &'static str, path: &Path) -> Result<Vec<u8>, ConfigError> {
     std::fs::read(path).map_err(|e| bad(setting, format!("cannot read {}: {e}", path.display())))
 }
 
-fn certificates(setting: &'static str, path: &Path, pem: &[u8]) -> Result<(), ConfigError> {
+fn certificates(
+    setting: &'static str,
+    path: &Path,
+    pem: &[u8],
+) -> Result<Vec<CertificateDer<'static>>, ConfigError> {
     let certs = CertificateDer::pem_slice_iter(pem)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| bad(setting, format!("{}: bad PEM ({e})", path.display())))?;
@@ -183,7 +213,7 @@ fn certificates(setting: &'static str, path: &Path, pem: &[u8]) -> Result<(), Co
             format!("{}: no PEM certificate in it", path.display()),
         ));
     }
-    Ok(())
+    Ok(certs)
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {

@@ -10,4 +10,5 @@ pub mod rpc_span;
 pub mod server;
 pub mod service;
 pub mod status;
+pub mod tls;
 pub mod watch;

@@ -1,7 +1,7 @@
 //! Assembles AuthService and Envoy's ext_authz Authorization with the standard health and
 //! reflection services and serves them: message, concurrency, HTTP/2 and connection limits,
 //! deadlines, optional TLS, and the drain on shutdown.
-use std::{future::Future, time::Instant};
+use std::{future::Future, pin::Pin, time::Instant};
 
 use tokio::{net::TcpListener, sync::oneshot};
 use tonic::transport::Server;
@@ -20,6 +20,7 @@ use super::limits::{self, Guarded};
 use super::metrics::RpcMetricsLayer;
 use super::rpc_span::RpcSpanLayer;
 use super::service::AuthGrpc;
+use super::tls;
 use crate::config::transport::{Http2Config, TransportConfig};
 use crate::proto::{auth::v1::auth_service_server::AuthServiceServer, FILE_DESCRIPTOR_SET};
 
@@ -68,9 +69,6 @@ pub async fn serve(
     if let Some(age) = transport.max_connection_age {
         builder = builder.max_connection_age(age);
     }
-    if let Some(tls) = &transport.tls {
-        builder = builder.tls_config(tls.server.clone())?;
-    }
 
     let (draining_tx, draining_rx) = oneshot::channel::<Instant>();
     let calls = in_flight.clone();
@@ -86,7 +84,7 @@ pub async fn serve(
     };
     let oversize: fn(_) -> _ = limits::oversize_is_resource_exhausted;
     let connections = Connections::new(transport.connections.clone());
-    let server = builder
+    let router = builder
         .layer(connections.call_tracking())
         .layer(RpcSpanLayer)
         .layer(RpcMetricsLayer)
@@ -95,8 +93,23 @@ pub async fn serve(
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(auth)
-        .add_service(ext_authz)
-        .serve_with_incoming_shutdown(connections.incoming(listener), signal);
+        .add_service(ext_authz);
+    let incoming = connections.incoming(listener);
+    // Two stream types, one server future: TLS is accepted here (grpc/tls.rs), not by tonic.
+    let server: Pin<Box<dyn Future<Output = Result<(), tonic::transport::Error>> + Send>> =
+        match &transport.tls {
+            None => Box::pin(router.serve_with_incoming_shutdown(incoming, signal)),
+            Some(config) => {
+                let c = &transport.connections;
+                let incoming = tls::incoming(
+                    incoming,
+                    config.server.clone(),
+                    c.handshake_timeout,
+                    c.max_connections,
+                );
+                Box::pin(router.serve_with_incoming_shutdown(incoming, signal))
+            }
+        };
 
     let drain_timeout = transport.drain_timeout;
     let drain_deadline = async move {

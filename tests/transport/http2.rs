@@ -5,7 +5,7 @@ use std::{net::SocketAddr, time::Duration};
 
 use bytes::Bytes;
 use h2::{client::SendRequest, Reason, RecvStream};
-use tokio::{io::AsyncReadExt, net::TcpStream, task::JoinHandle, time::timeout};
+use tokio::{net::TcpStream, task::JoinHandle, time::timeout};
 use tonic::{
     transport::{Channel, Endpoint},
     Code, Streaming,
@@ -16,6 +16,7 @@ use tonic_health::pb::{
 };
 
 use super::{
+    closed_within,
     common::{
         db::Db,
         server::{self, TestServer},
@@ -68,19 +69,6 @@ pub(super) async fn call(
     let response = response.await?;
     assert_eq!(response.status(), 200);
     Ok(response.into_body())
-}
-
-/// Whether the server closes a connection that sends nothing, within `within`.
-async fn closed_within(tcp: &mut TcpStream, within: Duration) -> bool {
-    let mut buf = [0u8; 256];
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        match tokio::time::timeout_at(deadline, tcp.read(&mut buf)).await {
-            Err(_) => return false,
-            Ok(Ok(0)) | Ok(Err(_)) => return true,
-            Ok(Ok(_)) => continue, // the server's SETTINGS, if it spoke first
-        }
-    }
 }
 
 #[tokio::test]

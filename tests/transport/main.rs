@@ -20,6 +20,7 @@ use better_auth_grpc::{
 };
 use common::server;
 use sqlx::{Connection, PgConnection};
+use tokio::{io::AsyncReadExt, net::TcpStream};
 use tonic::transport::Channel;
 use tonic_health::pb::{
     health_check_response::ServingStatus, health_client::HealthClient, HealthCheckRequest,
@@ -122,5 +123,18 @@ impl SessionLock {
             .await
             .expect("release the lock");
         let _ = self.0.close().await;
+    }
+}
+
+/// Whether the server closes the connection within `within` (reading and dropping what it sends).
+async fn closed_within(tcp: &mut TcpStream, within: Duration) -> bool {
+    let mut buf = [0u8; 256];
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match tokio::time::timeout_at(deadline, tcp.read(&mut buf)).await {
+            Err(_) => return false,
+            Ok(Ok(0)) | Ok(Err(_)) => return true,
+            Ok(Ok(_)) => continue, // the server's SETTINGS, if it spoke first
+        }
     }
 }

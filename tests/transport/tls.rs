@@ -1,6 +1,10 @@
 //! TLS and mutual TLS on the listener, callers known by their client certificate, and TLS
 //! settings that stop start-up.
-use std::{path::Path, sync::Arc, time::Duration};
+use std::{
+    path::Path,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use better_auth_grpc::{
     app::App,
@@ -10,12 +14,14 @@ use better_auth_grpc::{
         auth_service_client::AuthServiceClient, issue_token_request::Subject, IssueTokenRequest,
     },
 };
+use tokio::{io::AsyncWriteExt, net::TcpStream};
 use tonic::{
     transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity},
     Code,
 };
 
 use super::{
+    closed_within,
     common::{
         db::Db,
         pki::Ca,
@@ -135,6 +141,46 @@ async fn tls_serves_clients_that_trust_its_ca_and_refuses_plaintext() {
     // Still serving after the failed handshakes.
     assert_eq!(server.call(Some(trusting(&ca))).await, Ok(true));
     eprintln!("transport: TLS ok; plaintext client: {plain:?}");
+    server.stop().await;
+}
+
+/// The listener does its own TLS handshakes: one that stalls is closed within
+/// `handshake_timeout`, and it holds up no other client's handshake meanwhile.
+#[tokio::test]
+async fn a_stalled_tls_handshake_is_closed_in_time_and_delays_no_other_client() {
+    let pki = Pki::new();
+    let ca = Ca::new("test server CA");
+    let (cert, key) = ca.sign("localhost", true);
+    let (cert, key) = (
+        pki.write("server.pem", &cert),
+        pki.write("server.key", &key),
+    );
+    let server =
+        TlsServer::start_with(&cert, &key, None, &["--handshake-timeout-ms", "2000"]).await;
+
+    // A TLS record header announcing 512 bytes of ClientHello, then only 27 of them: past the
+    // 24 bytes the plaintext preface check counts, so only the handshake's own deadline is left.
+    let mut stalled = TcpStream::connect(server.serving.addr).await.unwrap();
+    let mut record = vec![0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc];
+    record.resize(32, 0);
+    stalled.write_all(&record).await.unwrap();
+    let mut silent = TcpStream::connect(server.serving.addr).await.unwrap();
+
+    let started = Instant::now();
+    assert_eq!(server.call(Some(trusting(&ca))).await, Ok(true));
+    let served_in = started.elapsed();
+    assert!(
+        served_in < Duration::from_millis(1500),
+        "a client was served only after {served_in:?}, behind the stalled handshakes"
+    );
+    for (what, tcp) in [("stalled", &mut stalled), ("silent", &mut silent)] {
+        assert!(
+            closed_within(tcp, Duration::from_secs(5)).await,
+            "the {what} handshake was not closed"
+        );
+    }
+    assert_eq!(server.call(Some(trusting(&ca))).await, Ok(true));
+    eprintln!("transport: a TLS client served in {served_in:?} beside two stalled handshakes");
     server.stop().await;
 }
 
