@@ -27,7 +27,8 @@ pub struct TlsConn(Box<TlsStream<Conn>>);
 
 /// `plain` after a TLS handshake each, at most `parallel` at once (`max_connections` already
 /// bounds them). A failed or late handshake closes its connection and is logged at debug, as
-/// tonic does; accept errors pass through.
+/// tonic does; accept errors pass through. A handshake still running when the listener closes
+/// ends within `handshake_timeout`.
 pub fn incoming(
     plain: impl Stream<Item = io::Result<Conn>>,
     config: Arc<ServerConfig>,
@@ -38,15 +39,17 @@ pub fn incoming(
     plain
         .map(move |accepted| {
             let acceptor = acceptor.clone();
-            async move {
+            // A task each, as tonic does: the handshakes of a reconnect storm use every core,
+            // not only the accept loop's.
+            tokio::spawn(async move {
                 match accepted {
                     Ok(conn) => handshake(&acceptor, conn, handshake_timeout).await.map(Ok),
                     Err(e) => Some(Err(e)),
                 }
-            }
+            })
         })
         .buffer_unordered(parallel.max(1))
-        .filter_map(std::future::ready)
+        .filter_map(|joined| std::future::ready(joined.ok().flatten()))
 }
 
 async fn handshake(acceptor: &TlsAcceptor, conn: Conn, within: Duration) -> Option<TlsConn> {
