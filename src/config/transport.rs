@@ -1,9 +1,7 @@
 //! Transport settings: message and concurrency limits, deadlines, the SIGTERM drain, HTTP/2 and
 //! connection limits, the connection age, and TLS.
 //! Certificates and keys are read and checked here, before any port is bound.
-use std::{path::Path, time::Duration};
-
-use std::sync::Arc;
+use std::{path::Path, sync::Arc, time::Duration};
 
 use rustls_pki_types::{pem::PemObject, CertificateDer, PrivateKeyDer};
 use tokio_rustls::rustls::{
