@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 /// mimalloc: every call allocates and frees small buffers; glibc's malloc cost 10–20 % more CPU
-/// per call (docs/BENCHMARKS.md, "The allocator").
+/// per call (docs/BENCHMARKS.md, "Answers in fewer writes, and mimalloc").
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

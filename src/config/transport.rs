@@ -142,7 +142,7 @@ fn tls(
     let cert_pem = read("tls_cert", &cert)?;
     let chain = certificates("tls_cert", &cert, &cert_pem)?;
     let key_pem = read("tls_key", &key)?;
-    let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| {
+    let private_key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| {
         bad(
             "tls_key",
             format!("{}: no PEM private key ({e})", key.display()),
@@ -157,7 +157,7 @@ fn tls(
     };
     let mutual = client_roots.is_some();
     // rustls checks the rest (key matches the certificate, usable CA) as the config is built.
-    let server = server_config(chain, key, client_roots).map_err(|e| {
+    let server = server_config(chain, private_key, client_roots).map_err(|e| {
         let setting = if mutual { "tls_client_ca" } else { "tls_key" };
         bad(setting, format!("unusable TLS setup: {}", error_chain(&*e)))
     })?;
